@@ -1,0 +1,198 @@
+"""The `footfall` command: count people in a video, manage models and clips.
+
+Every `FootfallError` ends as one line on stderr and exit status 1; usage errors exit 2 (argparse).
+With `--json`, stdout carries only the JSON result, so the command composes in scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from edge import __version__
+from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
+from edge.calibration import load_calibration
+from edge.config import Settings, load_settings
+from edge.errors import FootfallError
+from edge.pipeline import CountRun, build_pipeline, count_source, model_path
+from edge.sources import open_source, prefetch
+
+logger = logging.getLogger("edge")
+
+# Exit status for a failure the message explains (argparse uses 2 for usage errors).
+EXIT_FAILURE = 1
+# Conventional exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `footfall` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings()
+        result: int = args.handler(args, settings)
+    except FootfallError as exc:
+        print(f"footfall: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("footfall: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="footfall", description="Privacy-first people counter.")
+    parser.add_argument("--version", action="version", version=f"footfall-edge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    count = commands.add_parser("count", help="count people crossing lines and in zones of a video")
+    count.add_argument("source", help="video file, image folder, or the name of a fetched clip (demo-clip)")
+    count.add_argument("--calibration", required=True, type=Path, help="calibration JSON file")
+    count.add_argument("--model", help="manifest name or .onnx path (default: the configured detector)")
+    count.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
+    count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core)")
+    count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
+    count.set_defaults(handler=_count)
+
+    models = commands.add_parser("models", help="list or fetch models and clips").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = models.add_parser("list", help="show every asset, its licence, digest and presence")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=_models_list)
+    fetching = models.add_parser("fetch", help="download (or copy from a mirror) and verify assets")
+    fetching.add_argument("names", nargs="*", help="asset names (default: all)")
+    fetching.add_argument("--mirror", type=Path, help="local folder of byte-identical copies")
+    fetching.set_defaults(handler=_models_fetch)
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _count(args: argparse.Namespace, settings: Settings) -> int:
+    calibration = load_calibration(args.calibration)
+    if args.threads is not None:
+        detector = settings.detector.model_copy(update={"threads": args.threads})
+        settings = settings.model_copy(update={"detector": detector})
+    pipeline = build_pipeline(settings, calibration, model_path(settings, args.model))
+    source_spec = _source_spec(args.source, settings)
+    with open_source(source_spec, fps=args.fps) as source:
+        show_progress = not args.json and sys.stderr.isatty()
+        with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
+            run = count_source(prefetch(source), pipeline, calibration, on_frame=bar.update)
+    if args.json:
+        print(json.dumps(run_as_json(run)))
+    else:
+        print(_run_as_text(run))
+    return 0
+
+
+def _source_spec(source: str, settings: Settings) -> str:
+    """A path or URL as given, or the cached file of a clip named in the manifest."""
+    if Path(source).exists() or "://" in source or ":" in source:
+        return source
+    known = {asset.name for asset in load_manifest()}
+    if source in known:
+        return str(resolve(source, cache_dir=settings.cache_dir or default_cache_dir()))
+    return source
+
+
+def run_as_json(run: CountRun) -> dict[str, Any]:
+    """The documented JSON shape of a count run."""
+    return {
+        "frames": run.frames,
+        "seconds": round(run.seconds, 3),
+        "lines": {line.line_id: {"in": line.in_count, "out": line.out_count} for line in run.summary.lines},
+        "zones": {
+            zone.zone_id: {
+                "peak_occupancy": zone.peak_occupancy,
+                "mean_occupancy": _rounded(zone.mean_occupancy),
+                "visits": zone.visits,
+                "dwell_s": {
+                    "mean": _rounded(zone.dwell_mean_s),
+                    "median": _rounded(zone.dwell_median_s),
+                    "max": _rounded(zone.dwell_max_s),
+                },
+            }
+            for zone in run.summary.zones
+        },
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _run_as_text(run: CountRun) -> str:
+    lines = [f"{run.frames} frames, {run.seconds:.1f} s of video"]
+    lines += [f"line {line.line_id}: in {line.in_count}, out {line.out_count}" for line in run.summary.lines]
+    for zone in run.summary.zones:
+        mean = "-" if zone.mean_occupancy is None else f"{zone.mean_occupancy:.2f}"
+        dwell = "" if zone.dwell_mean_s is None else f", mean dwell {zone.dwell_mean_s:.1f} s"
+        lines.append(
+            f"zone {zone.zone_id}: peak {zone.peak_occupancy}, mean {mean}, {zone.visits} visits{dwell}"
+        )
+    return "\n".join(lines)
+
+
+def _models_list(args: argparse.Namespace, settings: Settings) -> int:
+    cache_dir = settings.cache_dir or default_cache_dir()
+    rows = []
+    for asset in load_manifest():
+        state = status(asset, cache_dir)
+        rows.append(
+            {
+                "name": asset.name,
+                "kind": str(asset.kind),
+                "licence": asset.licence,
+                "sha256": asset.sha256,
+                "size_bytes": asset.size_bytes,
+                "state": str(state.state),
+                "path": str(state.path),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"cache: {cache_dir}")
+    for row in rows:
+        print(f"{row['name']:<12} {row['kind']:<6} {row['licence']:<11} {str(row['sha256'])[:16]}  {row['state']}")
+    return 0
+
+
+def _models_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    cache_dir = settings.cache_dir or default_cache_dir()
+    mirror = args.mirror or settings.mirror
+    assets = load_manifest()
+    known = {asset.name: asset for asset in assets}
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        raise FootfallError(f"unknown asset {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    for asset in [known[name] for name in args.names] or list(assets):
+        was_present = status(asset, cache_dir).state is AssetState.PRESENT
+        path = fetch(asset, cache_dir=cache_dir, mirror=mirror)
+        verb = "already present" if was_present else "fetched"
+        print(f"{asset.name}: {verb}, sha256 verified: {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""`OnnxDetector`: a YOLOX person detector on onnxruntime's CPU provider."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from edge.detect.letterbox import Letterbox
+from edge.detect.yolox import YoloxDecoder
+from edge.errors import ModelError
+from edge.records import Detections, Frame
+
+logger = logging.getLogger(__name__)
+
+# Tensor rank of the expected NCHW image input.
+INPUT_RANK = 4
+
+
+class OnnxDetector:
+    """Detects people with a YOLOX ONNX model.
+
+    The input size is read from the model, so the same code runs the 416 default and any
+    re-export at another size.
+
+    Args:
+        model_path: path to the .onnx file.
+        threads: intra-op threads for onnxruntime; 0 lets it use every core.
+        score_threshold: minimum person score kept. Low on purpose: the tracker uses weak
+            detections to keep existing tracks alive through occlusion (ByteTrack).
+        nms_iou: IoU above which overlapping boxes are merged.
+    """
+
+    def __init__(
+        self, model_path: Path, *, threads: int = 0, score_threshold: float = 0.1, nms_iou: float = 0.45
+    ) -> None:
+        if threads < 0:
+            raise ValueError(f"threads must be >= 0, got {threads}")
+        self._session = _open_session(model_path, threads)
+        model_input = self._session.get_inputs()[0]
+        self._input_name: str = model_input.name
+        input_height, input_width = _input_size(model_input.shape, model_path)
+        self._letterbox = Letterbox(input_height, input_width)
+        self._decoder = YoloxDecoder(
+            input_height, input_width, score_threshold=score_threshold, nms_iou=nms_iou
+        )
+        logger.info("loaded %s (%dx%d input, %d threads)", model_path.name, input_width, input_height, threads)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Model input (width, height) in pixels."""
+        return (self._letterbox.input_width, self._letterbox.input_height)
+
+    def detect(self, frame: Frame) -> Detections:
+        tensor, scale = self._letterbox(frame.image)
+        head = self.infer(tensor)
+        boxes, scores = self._decoder(head, scale, frame.width, frame.height)
+        return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, scores)
+
+    def infer(self, tensor: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        """Run the bare model on a prepared input tensor; returns the raw head for one image."""
+        try:
+            outputs = self._session.run(None, {self._input_name: tensor})
+        except Exception as exc:  # onnxruntime raises its own untyped errors; wrap once here.
+            raise ModelError(f"inference failed: {exc}") from exc
+        head: np.ndarray = outputs[0][0]  # type: ignore[type-arg]
+        return head
+
+    def prepare(self, frame: Frame) -> np.ndarray:  # type: ignore[type-arg]
+        """Letterbox a frame into a fresh input tensor (for benchmarks that pre-build inputs)."""
+        tensor, _ = self._letterbox(frame.image)
+        return tensor.copy()
+
+
+def _open_session(model_path: Path, threads: int) -> ort.InferenceSession:
+    if not model_path.is_file():
+        raise ModelError(f"model file not found: {model_path}")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: the CPU provider warns about unused GPU options
+    try:
+        return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # a truncated or non-ONNX file fails deep inside onnxruntime
+        raise ModelError(f"cannot load model {model_path.name}: {exc}") from exc
+
+
+def _input_size(shape: list[object], model_path: Path) -> tuple[int, int]:
+    if len(shape) != INPUT_RANK or not all(isinstance(side, int) for side in shape[2:]):
+        raise ModelError(f"{model_path.name}: expected a fixed NCHW image input, got shape {shape}")
+    height, width = shape[2], shape[3]
+    assert isinstance(height, int)
+    assert isinstance(width, int)
+    return height, width

@@ -1,0 +1,105 @@
+"""Composition root of counting: settings and calibration in, wired stages out.
+
+The only module that knows every stage. Stages receive plain arguments, never `Settings`; records
+flow one way: Frame -> Detections -> TrackedFrame -> CountEvents -> CountTotals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.assets import default_cache_dir, resolve
+from edge.calibration import Calibration
+from edge.config import Settings
+from edge.count import CountSummary, CountTotals, SceneCounter
+from edge.detect import Detector, OnnxDetector
+from edge.records import CountEvents, Frame
+from edge.sources import FrameSource
+from edge.track import ByteTracker, Tracker
+
+
+@dataclass(frozen=True, slots=True)
+class CountRun:
+    """Result of counting a whole source.
+
+    Attributes:
+        frames: frames processed.
+        seconds: media time covered, in seconds (frames / frame rate for files).
+        summary: per line and per zone totals.
+    """
+
+    frames: int
+    seconds: float
+    summary: CountSummary
+
+
+class CountingPipeline:
+    """Detector -> tracker -> counter for one camera, one frame at a time."""
+
+    def __init__(self, detector: Detector, tracker: Tracker, counter: SceneCounter) -> None:
+        self._detector = detector
+        self._tracker = tracker
+        self._counter = counter
+
+    def process(self, frame: Frame) -> CountEvents:
+        """Count one frame; the frame is not kept."""
+        return self._counter.update(self._tracker.update(self._detector.detect(frame)))
+
+    def finish(self, timestamp_s: float) -> CountEvents:
+        """Close what is still open (zone visits) at the end of the stream."""
+        return self._counter.finish(timestamp_s)
+
+
+def model_path(settings: Settings, model: str | None = None) -> Path:
+    """Resolve the detector model (a manifest name or a path) to a verified local file."""
+    cache_dir = settings.cache_dir or default_cache_dir()
+    return resolve(model or settings.detector.model, cache_dir=cache_dir)
+
+
+def build_pipeline(settings: Settings, calibration: Calibration, model_file: Path) -> CountingPipeline:
+    """Build (not start) the counting stages from settings and a calibration."""
+    detector = OnnxDetector(
+        model_file,
+        threads=settings.detector.threads,
+        score_threshold=settings.detector.score_threshold,
+        nms_iou=settings.detector.nms_iou,
+    )
+    tracker = ByteTracker(
+        high_score=settings.tracker.high_score,
+        low_score=settings.detector.score_threshold,
+        new_track_score=settings.tracker.new_track_score,
+        lost_buffer_s=settings.tracker.lost_buffer_s,
+        birth_frames=settings.tracker.birth_frames,
+    )
+    counter = SceneCounter(
+        calibration.lines,
+        calibration.zones,
+        hysteresis=settings.counting.hysteresis,
+        handover_s=settings.counting.handover_s,
+        handover_distance=settings.counting.handover_distance,
+    )
+    return CountingPipeline(detector, tracker, counter)
+
+
+def count_source(
+    source: FrameSource,
+    pipeline: CountingPipeline,
+    calibration: Calibration,
+    on_frame: Callable[[], None] | None = None,
+) -> CountRun:
+    """Run the pipeline over every frame of a finite source and total the counts."""
+    totals = CountTotals(
+        [line.line_id for line in calibration.lines], [zone.zone_id for zone in calibration.zones]
+    )
+    frames = 0
+    end_s = 0.0
+    for frame in source:
+        totals.add(pipeline.process(frame))
+        frames += 1
+        end_s = frame.timestamp_s + 1.0 / source.fps
+        if on_frame is not None:
+            on_frame()
+    totals.add(pipeline.finish(end_s))
+    return CountRun(frames=frames, seconds=end_s, summary=totals.summary())

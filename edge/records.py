@@ -1,0 +1,192 @@
+"""Shared vocabulary of the pipeline: ids, kinds and the records that flow between stages.
+
+Records are frozen and slotted; no stage mutates what it was handed. Inside a stage numpy arrays
+are fine; at stage edges only these records cross. Pixel coordinates are source-image pixels with
+x to the right and y down; calibration geometry is normalised to [0, 1] of the image width/height.
+
+    Frame -> Detections -> TrackedFrame -> Crossing / ZoneEvent -> (aggregate, deliver)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NewType
+
+import numpy as np
+import numpy.typing as npt
+
+TrackId = NewType("TrackId", int)
+LineId = NewType("LineId", str)
+ZoneId = NewType("ZoneId", str)
+
+FloatArray = npt.NDArray[np.float32]
+ImageArray = npt.NDArray[np.uint8]
+
+
+class Direction(StrEnum):
+    """Direction of a line crossing (see `edge.count.lines` for the sign convention)."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded camera frame; lives in memory only and is dropped after detection.
+
+    Attributes:
+        index: 0-based position of the frame in its source.
+        timestamp_s: media time in seconds since the source started (monotonic, not wall time).
+        image: H x W x 3 uint8 array in BGR order, as OpenCV wants.
+    """
+
+    index: int
+    timestamp_s: float
+    image: ImageArray
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """People found in one frame.
+
+    Attributes:
+        frame_index: index of the frame the detections come from.
+        timestamp_s: media time of that frame.
+        width: width of the source image in pixels.
+        height: height of the source image in pixels.
+        boxes: N x 4 float32 array of (left, top, right, bottom) in source pixels.
+        scores: N float32 confidences in [0, 1].
+    """
+
+    frame_index: int
+    timestamp_s: float
+    width: int
+    height: int
+    boxes: FloatArray
+    scores: FloatArray
+
+    def __post_init__(self) -> None:
+        if self.boxes.ndim != 2 or self.boxes.shape[1] != 4:
+            raise ValueError(f"boxes must be N x 4, got shape {self.boxes.shape}")
+        if self.scores.shape != (self.boxes.shape[0],):
+            raise ValueError(f"scores must have shape ({self.boxes.shape[0]},), got {self.scores.shape}")
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A confirmed person track in one frame.
+
+    Attributes:
+        track_id: id unique within one tracker instance; never leaves the device.
+        box: (left, top, right, bottom) in source pixels, the tracker's filtered estimate.
+        score: detection score of the last matched detection.
+        observed: True if a detection was matched to this track in this frame; False when the
+            position is a prediction while the person is briefly unseen.
+    """
+
+    track_id: TrackId
+    box: tuple[float, float, float, float]
+    score: float
+    observed: bool
+
+    @property
+    def foot(self) -> tuple[float, float]:
+        """Bottom centre of the box: where the person stands, in pixels."""
+        left, _, right, bottom = self.box
+        return ((left + right) / 2.0, bottom)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFrame:
+    """Confirmed tracks in one frame, plus the tracks that ended in it.
+
+    Attributes:
+        frame_index: index of the frame.
+        timestamp_s: media time of the frame.
+        width: source image width in pixels (to normalise positions).
+        height: source image height in pixels.
+        tracks: tracks alive in this frame (observed or briefly predicted).
+        ended: ids of tracks the tracker gave up on in this frame; they never come back.
+    """
+
+    frame_index: int
+    timestamp_s: float
+    width: int
+    height: int
+    tracks: tuple[Track, ...]
+    ended: tuple[TrackId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """One person crossing one calibrated line."""
+
+    line_id: LineId
+    direction: Direction
+    timestamp_s: float
+    frame_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneVisit:
+    """One person who entered a zone and has now left it (or the scene)."""
+
+    zone_id: ZoneId
+    entered_s: float
+    left_s: float
+
+    @property
+    def dwell_s(self) -> float:
+        return self.left_s - self.entered_s
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneOccupancy:
+    """How many people stand in a zone in one frame."""
+
+    zone_id: ZoneId
+    timestamp_s: float
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountEvents:
+    """What counting produced for one frame."""
+
+    frame_index: int
+    timestamp_s: float
+    crossings: tuple[Crossing, ...]
+    occupancy: tuple[ZoneOccupancy, ...]
+    visits: tuple[ZoneVisit, ...]
+
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class LineSpec:
+    """A calibrated counting line from `a` to `b`, in normalised image coordinates."""
+
+    line_id: LineId
+    a: Point
+    b: Point
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSpec:
+    """A calibrated zone: a simple polygon in normalised image coordinates."""
+
+    zone_id: ZoneId
+    polygon: tuple[Point, ...]
