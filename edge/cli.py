@@ -178,7 +178,8 @@ def _models_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"cache: {cache_dir}")
     for row in rows:
-        print(f"{row['name']:<12} {row['kind']:<6} {row['licence']:<11} {str(row['sha256'])[:16]}  {row['state']}")
+        digest = str(row["sha256"])[:16]
+        print(f"{row['name']:<12} {row['kind']:<6} {row['licence']:<11} {digest}  {row['state']}")
     return 0
 
 

@@ -22,7 +22,7 @@ class _Section(BaseModel):
 class DetectorSettings(_Section):
     model: str = Field(
         default="yolox_nano",
-        description="Manifest name of the detector (fetched with `footfall models fetch`) or a path to an .onnx file.",
+        description="Manifest name of the detector (see `footfall models list`) or a path to an .onnx file.",
     )
     threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 uses every core.")
     score_threshold: float = Field(
@@ -31,16 +31,22 @@ class DetectorSettings(_Section):
         lt=1.0,
         description="Lowest person score passed to the tracker; weak boxes only extend existing tracks.",
     )
-    nms_iou: float = Field(default=0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes merge.")
+    nms_iou: float = Field(
+        default=0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes merge."
+    )
 
 
 class TrackerSettings(_Section):
     high_score: float = Field(default=0.5, gt=0.0, lt=1.0, description="Score of detections matched first.")
-    new_track_score: float = Field(default=0.6, gt=0.0, lt=1.0, description="Lowest score that starts a track.")
+    new_track_score: float = Field(
+        default=0.6, gt=0.0, lt=1.0, description="Lowest score that starts a track."
+    )
     lost_buffer_s: float = Field(
         default=1.5, gt=0.0, description="Seconds an unseen track is kept before it ends (any frame rate)."
     )
-    birth_frames: int = Field(default=2, ge=1, description="Consecutive matched frames that confirm a new track.")
+    birth_frames: int = Field(
+        default=2, ge=1, description="Consecutive matched frames that confirm a new track."
+    )
 
 
 class CountingSettings(_Section):
@@ -48,10 +54,12 @@ class CountingSettings(_Section):
         default=0.01,
         ge=0.0,
         lt=0.5,
-        description="Half-width of the band around a line, in normalised image units, inside which a person has not yet changed side.",
+        description="Half-width of the band around a line, normalised; nobody changes side inside it.",
     )
     handover_s: float = Field(
-        default=1.0, ge=0.0, description="Seconds within which a new track may take over a vanished one's line state."
+        default=1.0,
+        ge=0.0,
+        description="Seconds within which a new track may take over a vanished one's line state.",
     )
     handover_distance: float = Field(
         default=0.05, ge=0.0, description="Normalised distance within which such a takeover is allowed."
@@ -67,7 +75,7 @@ class Settings(BaseSettings):
 
     cache_dir: Path | None = Field(
         default=None,
-        description="Where fetched models and clips are kept; default $XDG_CACHE_HOME/footfall or ~/.cache/footfall.",
+        description="Fetched models and clips; default $XDG_CACHE_HOME/footfall or ~/.cache/footfall.",
     )
     mirror: Path | None = Field(
         default=None,
@@ -75,7 +83,9 @@ class Settings(BaseSettings):
     )
     detector: DetectorSettings = Field(default_factory=DetectorSettings, description="Person detector.")
     tracker: TrackerSettings = Field(default_factory=TrackerSettings, description="Multi-person tracker.")
-    counting: CountingSettings = Field(default_factory=CountingSettings, description="Line and zone counting.")
+    counting: CountingSettings = Field(
+        default_factory=CountingSettings, description="Line and zone counting."
+    )
 
 
 def load_settings() -> Settings:

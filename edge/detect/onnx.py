@@ -46,7 +46,9 @@ class OnnxDetector:
         self._decoder = YoloxDecoder(
             input_height, input_width, score_threshold=score_threshold, nms_iou=nms_iou
         )
-        logger.info("loaded %s (%dx%d input, %d threads)", model_path.name, input_width, input_height, threads)
+        logger.info(
+            "loaded %s (%dx%d input, %d threads)", model_path.name, input_width, input_height, threads
+        )
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -43,7 +43,9 @@ class YoloxDecoder:
         nms_iou: IoU above which the lower-scored of two overlapping boxes is dropped.
     """
 
-    def __init__(self, input_height: int, input_width: int, *, score_threshold: float, nms_iou: float) -> None:
+    def __init__(
+        self, input_height: int, input_width: int, *, score_threshold: float, nms_iou: float
+    ) -> None:
         if not 0.0 < score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold}")
         if not 0.0 < nms_iou <= 1.0:
