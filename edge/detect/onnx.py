@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime as ort
 
 from edge.detect.letterbox import Letterbox
@@ -61,16 +62,16 @@ class OnnxDetector:
         boxes, scores = self._decoder(head, scale, frame.width, frame.height)
         return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, scores)
 
-    def infer(self, tensor: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def infer(self, tensor: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Run the bare model on a prepared input tensor; returns the raw head for one image."""
         try:
             outputs = self._session.run(None, {self._input_name: tensor})
         except Exception as exc:  # onnxruntime raises its own untyped errors; wrap once here.
             raise ModelError(f"inference failed: {exc}") from exc
-        head: np.ndarray = outputs[0][0]  # type: ignore[type-arg]
+        head: npt.NDArray[np.float32] = outputs[0][0]
         return head
 
-    def prepare(self, frame: Frame) -> np.ndarray:  # type: ignore[type-arg]
+    def prepare(self, frame: Frame) -> npt.NDArray[np.float32]:
         """Letterbox a frame into a fresh input tensor (for benchmarks that pre-build inputs)."""
         tensor, _ = self._letterbox(frame.image)
         return tensor.copy()
