@@ -105,7 +105,7 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
     with open_source(source_spec, fps=args.fps) as source:
         show_progress = not args.json and sys.stderr.isatty()
         with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
-            run = count_source(prefetch(source), pipeline, calibration, on_frame=bar.update)
+            run = count_source(prefetch(source), pipeline, calibration, on_frame=lambda: bar.update(1))
     if args.json:
         print(json.dumps(run_as_json(run)))
     else:

@@ -87,7 +87,7 @@ def count_source(
     source: FrameSource,
     pipeline: CountingPipeline,
     calibration: Calibration,
-    on_frame: Callable[[], None] | None = None,
+    on_frame: Callable[[], object] | None = None,
 ) -> CountRun:
     """Run the pipeline over every frame of a finite source and total the counts."""
     totals = CountTotals(
