@@ -58,6 +58,28 @@ def model_path(settings: Settings, model: str | None = None) -> Path:
     return resolve(model or settings.detector.model, cache_dir=cache_dir)
 
 
+def build_tracker(settings: Settings) -> ByteTracker:
+    """The tracker as configured (weak detections down to the detector's threshold)."""
+    return ByteTracker(
+        high_score=settings.tracker.high_score,
+        low_score=settings.detector.score_threshold,
+        new_track_score=settings.tracker.new_track_score,
+        lost_buffer_s=settings.tracker.lost_buffer_s,
+        birth_frames=settings.tracker.birth_frames,
+    )
+
+
+def build_counter(settings: Settings, calibration: Calibration) -> SceneCounter:
+    """The line and zone counter for a calibration, as configured."""
+    return SceneCounter(
+        calibration.lines,
+        calibration.zones,
+        hysteresis=settings.counting.hysteresis,
+        handover_s=settings.counting.handover_s,
+        handover_distance=settings.counting.handover_distance,
+    )
+
+
 def build_pipeline(settings: Settings, calibration: Calibration, model_file: Path) -> CountingPipeline:
     """Build (not start) the counting stages from settings and a calibration."""
     detector = OnnxDetector(
@@ -66,21 +88,7 @@ def build_pipeline(settings: Settings, calibration: Calibration, model_file: Pat
         score_threshold=settings.detector.score_threshold,
         nms_iou=settings.detector.nms_iou,
     )
-    tracker = ByteTracker(
-        high_score=settings.tracker.high_score,
-        low_score=settings.detector.score_threshold,
-        new_track_score=settings.tracker.new_track_score,
-        lost_buffer_s=settings.tracker.lost_buffer_s,
-        birth_frames=settings.tracker.birth_frames,
-    )
-    counter = SceneCounter(
-        calibration.lines,
-        calibration.zones,
-        hysteresis=settings.counting.hysteresis,
-        handover_s=settings.counting.handover_s,
-        handover_distance=settings.counting.handover_distance,
-    )
-    return CountingPipeline(detector, tracker, counter)
+    return CountingPipeline(detector, build_tracker(settings), build_counter(settings, calibration))
 
 
 def count_source(

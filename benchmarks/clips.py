@@ -1,0 +1,216 @@
+"""The evaluation clips of ../shared/data, their ground truth, and cached detections.
+
+Shared by the benchmark scripts. Detections of the real model are computed once per clip and
+model digest and cached under benchmarks/.cache (ignored by git), so trackers and counters can be
+compared on exactly the same detection streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import platform
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.assets import default_cache_dir, resolve
+from edge.calibration import Calibration, load_calibration
+from edge.detect import OnnxDetector
+from edge.records import Detections, LineSpec
+from edge.sources import open_source
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+CACHE = PROJECT_ROOT / "benchmarks" / ".cache"
+RESULTS = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
+EXAMPLES = PROJECT_ROOT / "calibration" / "examples"
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """A clip with MOT ground truth (or, without boxes, a known number of visits)."""
+
+    name: str
+    source: str
+    fps: float
+    calibration: str
+    ground_truth: str | None
+    width: int
+    height: int
+
+    @property
+    def source_path(self) -> Path:
+        return SHARED_DATA / self.source
+
+    def load_calibration(self) -> Calibration:
+        return load_calibration(EXAMPLES / f"{self.calibration}.json")
+
+
+CLIPS = (
+    Clip("PETS09-S2L1-300", "PETS09-S2L1-300", 7.0, "pets09-s2l1", "PETS09-S2L1-300/gt/gt.txt", 768, 576),
+    Clip("PETS09-S3-MF1", "PETS09-S3-MF1", 7.0, "pets09-s3-mf1", "PETS09-S3-MF1/gt/gt.txt", 768, 576),
+    Clip("TUD-Campus", "TUD-Campus", 25.0, "tud-campus", "TUD-Campus/gt_mot15/gt.txt", 640, 480),
+    Clip(
+        "TUD-Stadtmitte",
+        "TUD-Stadtmitte/TUD-Stadtmitte.mp4",
+        25.0,
+        "tud-stadtmitte",
+        "TUD-Stadtmitte/gt/gt.txt",
+        640,
+        480,
+    ),
+)
+# No boxes: 6 people come to the table one at a time and leave to the right (its SOURCE.txt).
+VISITS_CLIP = Clip(
+    "Intel-one-by-one",
+    "Intel-one-by-one-person/one-by-one-person-detection.mp4",
+    10.0,
+    "demo",
+    None,
+    768,
+    432,
+)
+VISITS_TRUTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class TruthBox:
+    """One ground-truth box: frame index (0-based), person id, left, top, right, bottom."""
+
+    frame_index: int
+    person_id: int
+    box: tuple[float, float, float, float]
+
+
+def load_ground_truth(clip: Clip) -> list[TruthBox]:
+    """MOT gt rows of a clip; rows whose confidence column is 0 are ignored (MOT convention)."""
+    assert clip.ground_truth is not None
+    rows = np.loadtxt(SHARED_DATA / clip.ground_truth, delimiter=",", ndmin=2)
+    rows = rows[rows[:, 6] != 0]
+    return [
+        TruthBox(int(row[0]) - 1, int(row[1]), (row[2], row[3], row[2] + row[4], row[3] + row[5]))
+        for row in rows
+    ]
+
+
+def truth_crossings(clip: Clip, line: LineSpec) -> tuple[int, int]:
+    """(in, out) by the plain rule of ../shared/data/README.md, written independently of edge.count."""
+    tracks: dict[int, list[tuple[int, float, float]]] = {}
+    for truth in load_ground_truth(clip):
+        left, _, right, bottom = truth.box
+        foot = ((left + right) / 2 / clip.width, bottom / clip.height)
+        tracks.setdefault(truth.person_id, []).append((truth.frame_index, *foot))
+    counts = [0, 0]
+    (ax, ay), (bx, by) = line.a, line.b
+    for points in tracks.values():
+        points.sort()
+        for (_, px, py), (_, qx, qy) in itertools.pairwise(points):
+            side_p = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+            side_q = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
+            if side_p * side_q >= 0:
+                continue
+            # The path crosses the infinite line; it counts if it crosses between A and B.
+            along_a = (qx - px) * (ay - py) - (qy - py) * (ax - px)
+            along_b = (qx - px) * (by - py) - (qy - py) * (bx - px)
+            if along_a * along_b <= 0:
+                counts[0 if side_q > 0 else 1] += 1
+    return counts[0], counts[1]
+
+
+def model_file() -> Path:
+    return resolve("yolox_nano", cache_dir=default_cache_dir())
+
+
+def detections(clip: Clip, *, threads: int = 0) -> list[Detections]:
+    """The real model's detections for every frame of a clip, cached per model digest."""
+    model = model_file()
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
+    cache = CACHE / f"{clip.name}-{digest}.npz"
+    if cache.is_file():
+        return _load(cache)
+    detector = OnnxDetector(model, threads=threads)
+    with open_source(str(clip.source_path), fps=clip.fps) as source:
+        found = [detector.detect(frame) for frame in source]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    _save(cache, found)
+    return found
+
+
+def _save(path: Path, found: list[Detections]) -> None:
+    arrays: dict[str, npt.NDArray[np.float32] | npt.NDArray[np.float64]] = {
+        "meta": np.array([[d.frame_index, d.timestamp_s, d.width, d.height] for d in found], dtype=np.float64)
+    }
+    for number, item in enumerate(found):
+        arrays[f"boxes{number}"] = item.boxes
+        arrays[f"scores{number}"] = item.scores
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def _load(path: Path) -> list[Detections]:
+    with np.load(path) as stored:
+        return [
+            Detections(
+                int(meta[0]),
+                float(meta[1]),
+                int(meta[2]),
+                int(meta[3]),
+                stored[f"boxes{n}"],
+                stored[f"scores{n}"],
+            )
+            for n, meta in enumerate(stored["meta"])
+        ]
+
+
+def iterate_clips() -> Iterator[Clip]:
+    yield from CLIPS
+
+
+def machine_line() -> str:
+    """One line naming the date, machine and versions the figures were measured with."""
+    import cv2
+    import onnxruntime
+
+    cpu = platform.processor() or platform.machine()
+    model_name = _cpu_model()
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {model_name or cpu}, {_cpu_count()} cores; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, onnxruntime {onnxruntime.__version__}, "
+        f"OpenCV {cv2.__version__}"
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def write_section(name: str, markdown: str) -> None:
+    """Replace this script's section of benchmarks/RESULTS.md, keeping the other scripts' sections."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = (
+        RESULTS.read_text()
+        if RESULTS.is_file()
+        else "# Benchmark results\n\nWritten by the scripts in benchmarks/.\n"
+    )
+    block = f"{start}\n{markdown.rstrip()}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
