@@ -1,0 +1,91 @@
+"""Box overlap and one-to-one assignment between tracks and detections.
+
+`iou_matrix` is one broadcast over all pairs. `assign` solves the assignment with
+`scipy.optimize.linear_sum_assignment` (D-004), but first takes out the pairs that have no rival
+(the row's only candidate column whose only candidate is that row): in a crowd of well separated
+people that is almost every pair, and the solver then only sees the few contested ones. The result
+is the same as solving the whole matrix, because such a pair is a component of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+
+Float64Array = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+
+_MINIMUM_UNION_PX2 = 1e-9
+"""Floor of the union area in square pixels, so degenerate boxes give IoU 0 instead of NaN."""
+
+_UNMATCHABLE_MARGIN = 1e-4
+"""Cost above the limit given to pairs that may not match, so leaving both unmatched costs the limit."""
+
+
+def iou_matrix(first: Float64Array, second: Float64Array) -> Float64Array:
+    """Intersection over union of every box in ``first`` with every box in ``second``.
+
+    Args:
+        first: N x 4 boxes (left, top, right, bottom).
+        second: M x 4 boxes (left, top, right, bottom).
+
+    Returns:
+        N x M array in [0, 1]; 0 for degenerate (empty) boxes.
+    """
+    if first.shape[0] == 0 or second.shape[0] == 0:
+        return np.zeros((first.shape[0], second.shape[0]))
+    # In place, with three N x M buffers: for 200 people a fresh 320 kB temporary per operation
+    # costs more (page faults) than the arithmetic.
+    first_left, first_top, first_right, first_bottom = (first[:, k, None] for k in range(4))
+    second_left, second_top, second_right, second_bottom = (second[:, k] for k in range(4))
+    overlap = np.minimum(first_right, second_right)
+    scratch = np.maximum(first_left, second_left)
+    overlap -= scratch
+    np.maximum(overlap, 0.0, out=overlap)
+    height = np.minimum(first_bottom, second_bottom)
+    np.maximum(first_top, second_top, out=scratch)
+    height -= scratch
+    np.maximum(height, 0.0, out=height)
+    overlap *= height  # now the intersection area
+    first_area = (first_right - first_left) * (first_bottom - first_top)
+    second_area = (second_right - second_left) * (second_bottom - second_top)
+    union = np.add(first_area, second_area, out=scratch)
+    union -= overlap
+    np.maximum(union, _MINIMUM_UNION_PX2, out=union)
+    overlap /= union
+    return overlap
+
+
+def assign(cost: Float64Array, max_cost: float) -> tuple[IndexArray, IndexArray]:
+    """Match rows to columns one-to-one, minimising total cost, never above ``max_cost``.
+
+    Leaving a row and a column unmatched costs ``max_cost``, as ByteTrack's ``lapjv`` with
+    ``cost_limit`` does: a pair is only worth matching if it is cheaper than that.
+
+    Args:
+        cost: N x M cost matrix (here IoU distance, ``1 - IoU``).
+        max_cost: the largest cost a matched pair may have.
+
+    Returns:
+        ``(rows, columns)``: equal-length index arrays of the matched pairs, sorted by row.
+    """
+    rows, columns = np.nonzero(cost <= max_cost)
+    per_row = np.bincount(rows, minlength=cost.shape[0])
+    per_column = np.bincount(columns, minlength=cost.shape[1])
+    alone = (per_row[rows] == 1) & (per_column[columns] == 1)
+    if alone.all():  # also when nothing may match; np.nonzero gives rows in order
+        return rows, columns
+    # The rows and columns with a candidate that are not in a lone pair go to the solver.
+    rest_rows = np.flatnonzero(per_row > 0)
+    rest_rows = rest_rows[~np.isin(rest_rows, rows[alone])]
+    rest_columns = np.flatnonzero(per_column > 0)
+    rest_columns = rest_columns[~np.isin(rest_columns, columns[alone])]
+    sub_cost = cost[np.ix_(rest_rows, rest_columns)]
+    sub_cost[sub_cost > max_cost] = max_cost + _UNMATCHABLE_MARGIN
+    sub_rows, sub_columns = linear_sum_assignment(sub_cost)
+    keep = sub_cost[sub_rows, sub_columns] <= max_cost
+    all_rows = np.concatenate([rows[alone], rest_rows[sub_rows[keep]]])
+    all_columns = np.concatenate([columns[alone], rest_columns[sub_columns[keep]]])
+    order = np.argsort(all_rows, kind="stable")
+    return all_rows[order], all_columns[order]
