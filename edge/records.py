@@ -10,6 +10,7 @@ x to the right and y down; calibration geometry is normalised to [0, 1] of the i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
@@ -190,3 +191,85 @@ class ZoneSpec:
 
     zone_id: ZoneId
     polygon: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameQuality:
+    """What the aggregator needs to know about one processed frame besides its counts.
+
+    Attributes:
+        captured_at: wall-clock UTC time the frame was captured (timezone-aware).
+        mean_brightness: mean luma of the frame, 0-255 (for the low-light flag).
+        frames_dropped: frames the source skipped or lost since the previous processed frame.
+    """
+
+    captured_at: datetime
+    mean_brightness: float
+    frames_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LineInterval:
+    """Crossings of one line during one interval; `in` and `out` always separate."""
+
+    line_id: LineId
+    in_count: int
+    out_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneInterval:
+    """Occupancy and visits of one zone during one interval.
+
+    Attributes:
+        zone_id: the zone.
+        mean_occupancy: time-weighted mean number of people inside; None if no frame was seen.
+        peak_occupancy: most people inside in one frame.
+        visits: visits that ended in this interval.
+        dwell_mean_s: mean dwell of those visits; None without visits.
+        dwell_median_s: median dwell; None without visits.
+        dwell_max_s: longest dwell; None without visits.
+    """
+
+    zone_id: ZoneId
+    mean_occupancy: float | None
+    peak_occupancy: int
+    visits: int
+    dwell_mean_s: float | None
+    dwell_median_s: float | None
+    dwell_max_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalQuality:
+    """How much of an interval the camera actually saw, so a quiet street differs from a blind camera.
+
+    Attributes:
+        observed_s: seconds of the interval covered by processed frames.
+        coverage: observed_s / interval length, 0-1.
+        frames: frames processed in the interval.
+        effective_fps: frames / observed_s (0 when nothing was observed).
+        frames_dropped: frames lost or skipped by the source during the interval.
+        low_light: True when the scene was too dark for reliable detection most of the interval.
+    """
+
+    observed_s: float
+    coverage: float
+    frames: int
+    effective_fps: float
+    frames_dropped: int
+    low_light: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalCount:
+    """Anonymous counts of one camera for one UTC wall-clock interval [start, end).
+
+    Never holds track ids, positions or images: this is what leaves the device.
+    """
+
+    start: datetime
+    end: datetime
+    lines: tuple[LineInterval, ...]
+    zones: tuple[ZoneInterval, ...]
+    quality: IntervalQuality
