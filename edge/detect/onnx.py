@@ -57,10 +57,12 @@ class OnnxDetector:
         return (self._letterbox.input_width, self._letterbox.input_height)
 
     def detect(self, frame: Frame) -> Detections:
-        tensor, scale = self._letterbox(frame.image)
-        head = self.infer(tensor)
-        boxes, scores = self._decoder(head, scale, frame.width, frame.height)
-        return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, scores)
+        tensor, scale = self.preprocess(frame)
+        return self.postprocess(self.infer(tensor), scale, frame)
+
+    def preprocess(self, frame: Frame) -> tuple[npt.NDArray[np.float32], float]:
+        """Letterbox a frame; the tensor is a reused buffer, valid until the next call."""
+        return self._letterbox(frame.image)
 
     def infer(self, tensor: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Run the bare model on a prepared input tensor; returns the raw head for one image."""
@@ -71,10 +73,10 @@ class OnnxDetector:
         head: npt.NDArray[np.float32] = outputs[0][0]
         return head
 
-    def prepare(self, frame: Frame) -> npt.NDArray[np.float32]:
-        """Letterbox a frame into a fresh input tensor (for benchmarks that pre-build inputs)."""
-        tensor, _ = self._letterbox(frame.image)
-        return tensor.copy()
+    def postprocess(self, head: npt.NDArray[np.float32], scale: float, frame: Frame) -> Detections:
+        """Decode the raw head into person boxes in the frame's pixels."""
+        boxes, scores = self._decoder(head, scale, frame.width, frame.height)
+        return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, scores)
 
 
 def _open_session(model_path: Path, threads: int) -> ort.InferenceSession:
