@@ -1,7 +1,7 @@
 """Box overlap and one-to-one assignment between tracks and detections.
 
 `iou_matrix` is one broadcast over all pairs. `assign` solves the assignment with
-`scipy.optimize.linear_sum_assignment` (D-004), but first takes out the pairs that have no rival
+`scipy.optimize.linear_sum_assignment` (D-006), but first takes out the pairs that have no rival
 (the row's only candidate column whose only candidate is that row): in a crowd of well separated
 people that is almost every pair, and the solver then only sees the few contested ones. The result
 is the same as solving the whole matrix, because such a pair is a component of its own.
