@@ -37,8 +37,8 @@ from benchmarks.clips import (
     truth_crossings,
     write_section,
 )
+from edge.aggregate import CountTotals
 from edge.config import Settings
-from edge.count import CountTotals
 from edge.pipeline import build_counter, build_tracker
 from edge.records import Detections, LineSpec, TrackedFrame
 

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.aggregate import CountSummary, CountTotals
 from edge.assets import default_cache_dir, resolve
 from edge.calibration import Calibration
 from edge.config import Settings
-from edge.count import CountSummary, CountTotals, SceneCounter
+from edge.count import SceneCounter
 from edge.detect import Detector, OnnxDetector
 from edge.records import CountEvents, Frame
 from edge.sources import FrameSource

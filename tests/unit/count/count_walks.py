@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from edge.count import CountSummary, CountTotals, SceneCounter
+from edge.aggregate import CountSummary, CountTotals
+from edge.count import SceneCounter
 from edge.records import (
     CountEvents,
     LineId,

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.aggregate import CountTotals
 from edge.calibration import load_calibration
-from edge.count import CountTotals, SceneCounter
+from edge.count import SceneCounter
 from edge.records import Track, TrackedFrame, TrackId
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]

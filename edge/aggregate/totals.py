@@ -1,8 +1,8 @@
 """Run totals: crossings per line, occupancy and dwell statistics per zone.
 
 `CountTotals` accumulates the `CountEvents` of one run (a clip, or a process lifetime) and
-reports a `CountSummary`. Every calibrated line and zone appears in the summary, with zeros when
-nothing happened: zero is data.
+reports a `CountSummary` (`IntervalAggregator` keeps one per wall-clock interval). Every
+calibrated line and zone appears in the summary, with zeros when nothing happened: zero is data.
 
 Mean occupancy is time weighted: each frame's occupancy counts for the time until the next
 events (the next frame, or `SceneCounter.finish`), so a dropped-frame stretch is not
