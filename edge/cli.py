@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--calibration", required=True, type=Path, help="calibration JSON file")
     count.add_argument("--model", help="manifest name or .onnx path (default: the configured detector)")
     count.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
-    count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core)")
+    count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core but one)")
     count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
     count.set_defaults(handler=_count)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,9 @@ class OnnxDetector:
 
     Args:
         model_path: path to the .onnx file.
-        threads: intra-op threads for onnxruntime; 0 lets it use every core.
+        threads: intra-op threads for onnxruntime; 0 picks one fewer than the usable cores (at
+            least 1), leaving a core for decoding, tracking and counting, which overlap with
+            inference (README D-009).
         score_threshold: minimum person score kept. Low on purpose: the tracker uses weak
             detections to keep existing tracks alive through occlusion (ByteTrack).
         nms_iou: IoU above which overlapping boxes are merged.
@@ -39,6 +42,7 @@ class OnnxDetector:
     ) -> None:
         if threads < 0:
             raise ValueError(f"threads must be >= 0, got {threads}")
+        threads = threads or default_threads()
         self._session = _open_session(model_path, threads)
         model_input = self._session.get_inputs()[0]
         self._input_name: str = model_input.name
@@ -61,7 +65,7 @@ class OnnxDetector:
         return self.postprocess(self.infer(tensor), scale, frame)
 
     def preprocess(self, frame: Frame) -> tuple[npt.NDArray[np.float32], float]:
-        """Letterbox a frame; the tensor is a reused buffer, valid until the next call."""
+        """Letterbox a frame; the tensor comes from a ring of two, valid until the call after next."""
         return self._letterbox(frame.image)
 
     def infer(self, tensor: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -77,6 +81,11 @@ class OnnxDetector:
         """Decode the raw head into person boxes in the frame's pixels."""
         boxes, scores = self._decoder(head, scale, frame.width, frame.height)
         return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, scores)
+
+
+def default_threads() -> int:
+    """Inference threads when none are configured: every usable core but one, at least one."""
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def _open_session(model_path: Path, threads: int) -> ort.InferenceSession:
