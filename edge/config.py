@@ -1,15 +1,19 @@
 """Settings: every tunable of the service in one validated, documented, frozen tree.
 
 Read from `FOOTFALL_*` environment variables (nested with `__`, e.g.
-`FOOTFALL_DETECTOR__THREADS=2`) and, for secrets later, from systemd credential files. Stages never
-import this module: the composition root (`edge.pipeline`) hands each stage plain arguments.
+`FOOTFALL_DETECTOR__THREADS=2`) and, for secrets, from files named like the variable in
+`$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=FOOTFALL_MQTT_PASSWORD:/etc/footfall/mqtt-password`).
+Stages never import this module: the composition root (`edge.pipeline`) hands each stage plain
+arguments.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edge.errors import ConfigError
@@ -24,7 +28,9 @@ class DetectorSettings(_Section):
         default="yolox_nano",
         description="Manifest name of the detector (see `footfall models list`) or a path to an .onnx file.",
     )
-    threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 uses every core.")
+    threads: int = Field(
+        default=0, ge=0, description="onnxruntime threads; 0 uses every core but one (README D-009)."
+    )
     score_threshold: float = Field(
         default=0.1,
         gt=0.0,
@@ -66,6 +72,129 @@ class CountingSettings(_Section):
     )
 
 
+# A topic level the device owns: no MQTT separators, wildcards or white space.
+_TOPIC_LEVEL = r"^[^/#+\s]+$"
+
+
+class OutboxSettings(_Section):
+    path: Path | None = Field(
+        default=None,
+        description="SQLite outbox file; default $STATE_DIRECTORY (systemd) or ~/.local/state/footfall, "
+        "file outbox.sqlite3.",
+    )
+    retention_s: float = Field(
+        default=7 * 86400.0, gt=0.0, description="Seconds a delivered row is kept before it is pruned."
+    )
+    max_rows: int = Field(
+        default=100_000,
+        ge=10,
+        description="Most rows kept; when full, the oldest delivered rows go first, then (logged, "
+        "counted) the oldest undelivered ones (README D-012).",
+    )
+    prune_interval_s: float = Field(
+        default=3600.0, gt=0.0, description="Seconds between prunes of delivered rows."
+    )
+
+
+class MqttSettings(_Section):
+    enabled: bool = Field(default=False, description="Deliver interval counts to an MQTT broker.")
+    host: str = Field(default="localhost", min_length=1, description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 is usual with TLS).")
+    protocol: Literal["3.1.1", "5"] = Field(default="5", description="MQTT protocol version.")
+    site_id: str = Field(
+        default="default", pattern=_TOPIC_LEVEL, description="Site the device belongs to; a topic level."
+    )
+    device_id: str | None = Field(
+        default=None,
+        pattern=_TOPIC_LEVEL,
+        description="Id of this device, unique in its site; a topic level and the prefix of message "
+        "ids. Required when enabled.",
+    )
+    topic_prefix: str = Field(
+        default="footfall",
+        pattern=r"^[^#+\s/]+(/[^#+\s/]+)*$",
+        description="First topic levels: {prefix}/{site}/{device}/counts|status|health.",
+    )
+    client_id: str | None = Field(
+        default=None, description="MQTT client id; default footfall-{site_id}-{device_id}."
+    )
+    username: str | None = Field(
+        default=None, description="Broker user name; the password is the secret FOOTFALL_MQTT_PASSWORD."
+    )
+    keepalive_s: int = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="Seconds between keep-alives; the broker publishes `offline` after 1.5 x this "
+        "without traffic.",
+    )
+    tls: bool = Field(default=False, description="Connect with TLS (server certificate verified).")
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle that signed the broker certificate; default system CAs."
+    )
+    client_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate, when the broker requires one."
+    )
+    client_key_file: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    reconnect_min_delay_s: int = Field(
+        default=1, ge=1, description="First reconnect delay; doubles each try."
+    )
+    reconnect_max_delay_s: int = Field(default=120, ge=1, description="Longest delay between reconnects.")
+    inflight_window: int = Field(
+        default=20, ge=1, le=1000, description="Counts messages published and not yet acknowledged, at most."
+    )
+    health_interval_s: float = Field(
+        default=60.0, gt=0.0, description="Seconds between refreshes of the retained health message."
+    )
+    stop_timeout_s: float = Field(
+        default=5.0, ge=0.0, description="Seconds a clean shutdown waits to flush and publish `stopped`."
+    )
+
+    @model_validator(mode="after")
+    def _check_identity_and_tls(self) -> Self:
+        if self.enabled and self.device_id is None:
+            raise ValueError("device_id is required when MQTT delivery is enabled")
+        if self.client_key_file is not None and self.client_cert_file is None:
+            raise ValueError("client_key_file needs client_cert_file")
+        if self.reconnect_max_delay_s < self.reconnect_min_delay_s:
+            raise ValueError("reconnect_max_delay_s must be >= reconnect_min_delay_s")
+        return self
+
+
+class PayloadSettings(_Section):
+    format: Literal["native", "ngsi-ld"] = Field(
+        default="native",
+        description="`native` (footfall-edge/counts/v1 JSON) or `ngsi-ld` (FIWARE CrowdFlowObserved).",
+    )
+    suppress_below: int = Field(
+        default=0,
+        ge=0,
+        description="Privacy option: people counts c with 0 < c < this are published as null with a "
+        "suppressed flag (README, Delivery); 0 or 1 turns it off.",
+    )
+    ngsi_inbound: Literal["in", "out"] = Field(
+        default="in",
+        description="Which line direction NGSI-LD reports as `inbound` (the other is `outbound`).",
+    )
+    ngsi_inbound_by_line: dict[str, Literal["in", "out"]] = Field(
+        default_factory=dict, description='Per-line override of ngsi_inbound, e.g. {"side-door": "out"}.'
+    )
+    latitude: float | None = Field(
+        default=None, ge=-90.0, le=90.0, description="WGS84 latitude of the camera for NGSI-LD `location`."
+    )
+    longitude: float | None = Field(
+        default=None, ge=-180.0, le=180.0, description="WGS84 longitude of the camera for NGSI-LD `location`."
+    )
+
+    @model_validator(mode="after")
+    def _check_location(self) -> Self:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("set both latitude and longitude, or neither")
+        return self
+
+
 class Settings(BaseSettings):
     """All settings of footfall-edge."""
 
@@ -86,12 +215,24 @@ class Settings(BaseSettings):
     counting: CountingSettings = Field(
         default_factory=CountingSettings, description="Line and zone counting."
     )
+    outbox: OutboxSettings = Field(
+        default_factory=OutboxSettings, description="Durable outbox of interval counts."
+    )
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT delivery to the city servers.")
+    payload: PayloadSettings = Field(default_factory=PayloadSettings, description="Published message format.")
+    mqtt_password: SecretStr | None = Field(
+        default=None,
+        description="Broker password; a secret: set FOOTFALL_MQTT_PASSWORD or the systemd credential of "
+        "that name, never logged.",
+    )
 
 
 def load_settings() -> Settings:
     """Read settings from the environment; raise ConfigError naming the offending variable."""
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    secrets_dir = credentials if credentials and Path(credentials).is_dir() else None
     try:
-        return Settings()
+        return Settings(_secrets_dir=secrets_dir)
     except ValidationError as exc:
         first = exc.errors()[0]
         location = "FOOTFALL_" + "__".join(str(part) for part in first["loc"]).upper()

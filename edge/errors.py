@@ -30,3 +30,11 @@ class SourceError(FootfallError):
 
 class SourceDisconnectedError(SourceError):
     """A live source stopped delivering frames; live sources reconnect with backoff."""
+
+
+class OutboxError(FootfallError):
+    """The delivery outbox cannot be opened or written (unwritable path, disk full); counting goes on."""
+
+
+class DeliveryError(FootfallError):
+    """MQTT delivery cannot be set up (bad TLS files, invalid topic parts); counts stay in the outbox."""

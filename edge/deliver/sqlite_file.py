@@ -1,0 +1,146 @@
+"""Opening the outbox's SQLite file: WAL, durable commits, schema, and what to do with a bad file.
+
+Kept apart from the queue semantics in `outbox`: this module decides that a file that is not a
+database (or fails `PRAGMA quick_check`) is renamed to `<name>.corrupt-<UTC timestamp>` (with its
+-wal/-shm companions) and never deleted, and that any other failure to open is an `OutboxError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.errors import OutboxError
+
+logger = logging.getLogger(__name__)
+
+# Seconds a statement waits for a lock held by another connection (a second process) before failing.
+BUSY_TIMEOUT_S = 5.0
+# SQLite primary result codes (sqlite3.h) that decide how a failure is handled.
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_NOTADB = 26
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS outbox (
+        device_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        interval_start TEXT NOT NULL,
+        interval_end TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        delivered_at REAL,
+        PRIMARY KEY (device_id, seq)
+    ) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (device_id, seq)
+        WHERE delivered_at IS NULL""",
+    """CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (device_id, delivered_at)
+        WHERE delivered_at IS NOT NULL""",
+    "CREATE TABLE IF NOT EXISTS sequence (device_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+
+
+class _CorruptError(Exception):
+    """The file opened but is not a healthy SQLite database."""
+
+
+def error_code(exc: sqlite3.Error) -> int:
+    """Primary SQLite result code of an error (SQLITE_FULL, ...), 0 if unknown."""
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
+
+
+def open_outbox_database(path: Path, wall_clock: Callable[[], datetime]) -> sqlite3.Connection:
+    """Open or create the outbox database at `path`, moving a corrupt file aside first.
+
+    The connection is in autocommit mode (transactions are explicit, see `transaction`) and may be
+    used from several threads under the caller's lock.
+
+    Raises:
+        OutboxError: the folder or file cannot be created or opened, or is from a newer version.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutboxError(f"cannot create the outbox folder {path.parent}: {exc}") from exc
+    try:
+        return _connect(path)
+    except (_CorruptError, sqlite3.DatabaseError) as exc:
+        if isinstance(exc, sqlite3.Error) and error_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
+        moved = _move_aside(path, wall_clock())
+        logger.error(
+            "outbox %s is unreadable (%s): moved aside to %s, starting a new outbox; "
+            "its undelivered rows will not be sent",
+            path,
+            exc,
+            moved,
+        )
+    try:
+        return _connect(path)
+    except (_CorruptError, sqlite3.Error) as exc:
+        raise OutboxError(f"cannot create a new outbox at {path}: {exc}") from exc
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (SQLite may already have rolled back)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                logger.debug("rollback failed after an error", exc_info=True)
+        raise
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise OutboxError(f"the outbox {path} cannot use a WAL journal (got {mode})")
+        conn.execute("PRAGMA synchronous=FULL")
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise _CorruptError(f"integrity check failed: {check}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise OutboxError(f"the outbox {path} was written by a newer version (schema {version})")
+        with transaction(conn):
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename the file (and its -wal/-shm) to `<name>.corrupt-<UTC stamp>`; returns the new path."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moved: list[Path] = []
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if not source.exists():
+            continue
+        destination = source.with_name(f"{source.name}.corrupt-{stamp}")
+        index = 1
+        while destination.exists():
+            destination = source.with_name(f"{source.name}.corrupt-{stamp}.{index}")
+            index += 1
+        try:
+            source.rename(destination)
+        except OSError as exc:
+            raise OutboxError(f"the outbox {path} is corrupt and cannot be moved aside: {exc}") from exc
+        moved.append(destination)
+    return moved[0] if moved else path
