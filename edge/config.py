@@ -10,8 +10,9 @@ arguments.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -195,6 +196,50 @@ class PayloadSettings(_Section):
         return self
 
 
+class SourceSettings(_Section):
+    uri: str = Field(
+        default="picamera",
+        min_length=1,
+        description="Camera: `picamera[:N]`, `usb:N`, `/dev/videoN`, an rtsp:// URL, or a video file "
+        "played as a camera (looped in real time).",
+    )
+    fps: float | None = Field(default=None, gt=0.0, description="Frame rate to ask for or assume.")
+    width: int = Field(default=1280, ge=64, description="Capture width in pixels (Pi and USB cameras).")
+    height: int = Field(default=720, ge=64, description="Capture height in pixels (Pi and USB cameras).")
+
+
+class AggregateSettings(_Section):
+    interval_s: int = Field(
+        default=60,
+        ge=10,
+        le=3600,
+        description="Length of a count interval in seconds, aligned to UTC; must divide 3600.",
+    )
+    low_light_brightness: float = Field(
+        default=35.0, ge=0.0, le=255.0, description="Mean frame luma (0-255) below which a frame is dark."
+    )
+
+    @model_validator(mode="after")
+    def _check_divides_hour(self) -> Self:
+        if 3600 % self.interval_s:
+            raise ValueError(f"interval_s must divide 3600, got {self.interval_s}")
+        return self
+
+
+class ApiSettings(_Section):
+    enabled: bool = Field(default=True, description="Serve the status API and the pages.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to bind; 0.0.0.0 exposes the pages on every network (use with TLS or a VPN).",
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the status API and pages.")
+    snapshots: bool = Field(
+        default=True, description="Allow the anonymised calibration snapshot; off disables it entirely."
+    )
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate to serve HTTPS.")
+    tls_key_file: Path | None = Field(default=None, description="PEM key of that certificate.")
+
+
 class Settings(BaseSettings):
     """All settings of footfall-edge."""
 
@@ -220,6 +265,19 @@ class Settings(BaseSettings):
     )
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT delivery to the city servers.")
     payload: PayloadSettings = Field(default_factory=PayloadSettings, description="Published message format.")
+    calibration: Path = Field(
+        default=Path("calibration.json"),
+        description="Calibration file of the camera; changes saved from the pages are written here, "
+        "the previous version kept next to it.",
+    )
+    source: SourceSettings = Field(default_factory=SourceSettings, description="Camera.")
+    aggregate: AggregateSettings = Field(default_factory=AggregateSettings, description="Count intervals.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="Status API and pages.")
+    api_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the pages and bearer token of the API; a secret: set "
+        "FOOTFALL_API_PASSWORD or the systemd credential of that name, never logged.",
+    )
     mqtt_password: SecretStr | None = Field(
         default=None,
         description="Broker password; a secret: set FOOTFALL_MQTT_PASSWORD or the systemd credential of "
@@ -227,13 +285,57 @@ class Settings(BaseSettings):
     )
 
 
-def load_settings() -> Settings:
-    """Read settings from the environment; raise ConfigError naming the offending variable."""
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read settings; raise ConfigError naming the offending variable or file entry.
+
+    Precedence, highest first: environment variables, secret files in `$CREDENTIALS_DIRECTORY`,
+    the TOML config file (`config_file`, else `$FOOTFALL_CONFIG`), defaults.
+    """
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     secrets_dir = credentials if credentials and Path(credentials).is_dir() else None
+    named = config_file or (
+        Path(os.environ["FOOTFALL_CONFIG"]) if os.environ.get("FOOTFALL_CONFIG") else None
+    )
+    file_values = _read_config_file(named) if named else {}
     try:
-        return Settings(_secrets_dir=secrets_dir)
+        from_environment = Settings(_secrets_dir=secrets_dir)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = "FOOTFALL_" + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"invalid setting {location}: {first['msg']}") from exc
+        raise _config_error(exc, None) from exc
+    if not file_values:
+        return from_environment
+    # The file fills what the environment did not set: merge explicitly set fields over it.
+    try:
+        return Settings.model_validate(
+            _deep_merge(file_values, from_environment.model_dump(exclude_unset=True))
+        )
+    except ValidationError as exc:
+        raise _config_error(exc, named) from exc
+
+
+def _config_error(exc: ValidationError, config_file: Path | None) -> ConfigError:
+    first = exc.errors()[0]
+    path = [str(part) for part in first["loc"]]
+    where = f"{config_file}: [{'.'.join(path)}]" if config_file else "FOOTFALL_" + "__".join(path).upper()
+    return ConfigError(f"invalid setting {where}: {first['msg']}")
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

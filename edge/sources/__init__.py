@@ -9,6 +9,7 @@ only and are handed on. Names and messages never contain credentialed URLs.
 from __future__ import annotations
 
 from edge.sources.base import FrameSource, redact_url
+from edge.sources.camera import LatestFrame, LatestFrameReader, PacedLoopSource
 from edge.sources.factory import open_source
 from edge.sources.files import ImageFolderSource, VideoFileSource
 from edge.sources.live import LiveSource, StreamSource, UsbCameraSource
@@ -18,7 +19,10 @@ from edge.sources.prefetch import PrefetchSource, prefetch
 __all__ = [
     "FrameSource",
     "ImageFolderSource",
+    "LatestFrame",
+    "LatestFrameReader",
     "LiveSource",
+    "PacedLoopSource",
     "PicameraSource",
     "PrefetchSource",
     "StreamSource",
