@@ -133,6 +133,8 @@ class IntervalAggregator:
         self._max_frame_gap = timedelta(seconds=max_frame_gap_s)
         self._current: _OpenInterval | None = None
         self._last_at: datetime | None = None
+        # Observed time after the last frame already given to intervals by `tick`.
+        self._attributed_until: datetime | None = None
         self._clock_behind = False
         self._closed = False
 
@@ -173,7 +175,25 @@ class IntervalAggregator:
         current.frames_dropped += quality.frames_dropped
         current.dark_frames += quality.mean_brightness < self._low_light_brightness
         self._last_at = at
+        self._attributed_until = None
         return closed
+
+    def tick(self, now: datetime) -> list[IntervalCount]:
+        """Close the intervals that ended before ``now`` although no frame came since.
+
+        The service calls this regularly, so a blind camera still produces its intervals on time
+        (zero counts, coverage near 0) instead of when frames come back.
+
+        Raises:
+            ValueError: for a naive ``now``.
+            RuntimeError: after `close`.
+        """
+        self._check_not_closed()
+        at = _as_utc(now, "now")
+        current, last_at = self._current, self._last_at
+        if current is None or last_at is None or at < current.end:
+            return []
+        return self._advance_to(max(at, last_at))
 
     def close(self, now: datetime, events: CountEvents | None = None) -> IntervalCount | None:
         """Close the current, partial interval at shutdown; the aggregator is finished after.
@@ -204,7 +224,8 @@ class IntervalAggregator:
                 logger.warning("close: events without any frame are not counted: %s", events)
             return None
         window_end = last_at + min(max(now - last_at, timedelta(0)), self._max_frame_gap)
-        current.observed_s += _overlap_s(last_at, window_end, current.start, current.end)
+        window_start = max(last_at, self._attributed_until or last_at)
+        current.observed_s += _overlap_s(window_start, window_end, current.start, current.end)
         if events is not None:
             current.totals.add(dataclasses.replace(events, timestamp_s=current.observed_s))
         self._current = None
@@ -250,14 +271,16 @@ class IntervalAggregator:
         window_end = (
             at if at - last_at <= self._max_frame_gap else min(last_at + self._max_frame_gap, current.end)
         )
+        window_start = max(last_at, self._attributed_until or last_at)
         target = self._index(at)
         closed: list[IntervalCount] = []
         while True:
-            current.observed_s += _overlap_s(last_at, window_end, current.start, current.end)
+            current.observed_s += _overlap_s(window_start, window_end, current.start, current.end)
             if current.index >= target:
                 break
             closed.append(self._result(current))
             current = self._current = self._open(current.index + 1)
+        self._attributed_until = max(window_start, window_end)
         if len(closed) > 1:
             logger.warning(
                 "no frames from %s to %s: %d empty intervals",
