@@ -1,0 +1,377 @@
+"""Composition root of the device: camera -> detector -> tracker -> counter -> intervals -> outbox -> MQTT.
+
+`Service` builds every stage from `Settings` (none is started by building) and runs them with few
+threads: the capture thread (`LatestFrameReader`, keeps only the newest frame), the counting loop
+(the caller's thread), the delivery drain thread and the API server thread. On stop (SIGTERM or
+SIGINT, through the `stop` event) the partial interval is closed into the outbox, `stopped` is
+published and the outbox flushed, within a bounded time.
+
+Frames never leave this process: the newest one is kept in memory for an authenticated snapshot
+request, which is anonymised before it is encoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge import __version__
+from edge.aggregate import CountTotals, IntervalAggregator, frame_brightness
+from edge.calibration import Calibration
+from edge.calibration_store import CalibrationStore
+from edge.config import Settings
+from edge.count import SceneCounter
+from edge.deliver import (
+    Delivery,
+    DeliveryStatus,
+    MqttOptions,
+    MqttProtocol,
+    MqttPublisher,
+    OutboxStats,
+    PayloadFormat,
+    PayloadRenderer,
+    PipelineHealth,
+    SqliteOutbox,
+    TlsFiles,
+    Topics,
+    default_outbox_path,
+)
+from edge.detect import OnnxDetector
+from edge.errors import FootfallError
+from edge.pipeline import build_counter, build_tracker
+from edge.privacy.snapshot import anonymise, encode_jpeg
+from edge.records import CountEvents, Detections, Direction, Frame, FrameQuality, IntervalCount
+from edge.sources import (
+    FrameSource,
+    LatestFrameReader,
+    PacedLoopSource,
+    PicameraSource,
+    UsbCameraSource,
+    VideoFileSource,
+    open_source,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long the counting loop waits for a frame before it ticks the aggregator anyway, seconds.
+FRAME_WAIT_S = 1.0
+# Smoothing of the fps and latency figures (exponential moving average weight of a new frame).
+EMA_WEIGHT = 0.1
+# How many closed intervals the status API can show.
+RECENT_INTERVALS = 240
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class LiveFigures:
+    """What the counting loop measures, read by the API and the health message (under `lock`)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    started_s: float = 0.0
+    frames: int = 0
+    last_frame_s: float | None = None
+    fps: float | None = None
+    detector_ms: float | None = None
+    camera_state: str = "starting"
+    camera_error: str = ""
+    last_coverage: float | None = None
+    recent: list[IntervalCount] = field(default_factory=list)
+    latest_frame: Frame | None = None
+    latest_boxes: Detections | None = None
+    live_totals: CountTotals | None = None
+
+
+class LocalOutbox:
+    """Delivery when no broker is configured: intervals are committed to the outbox only."""
+
+    def __init__(self, outbox: SqliteOutbox) -> None:
+        self._outbox = outbox
+
+    def start(self) -> None:
+        logger.info("MQTT is off: counts are kept in the outbox %s", self._outbox.path)
+
+    def submit(self, interval: IntervalCount) -> int | None:
+        try:
+            return self._outbox.enqueue(interval)
+        except FootfallError:
+            logger.exception("interval %s not stored", interval.start.isoformat())
+            return None
+
+    def stop(self, timeout_s: float = 0.0) -> None:
+        del timeout_s  # nothing in flight
+
+    def outbox_stats(self) -> OutboxStats | None:
+        try:
+            return self._outbox.stats()
+        except FootfallError:
+            return None
+
+
+class Service:
+    """The whole device in one object: build with settings, then `run(stop)`.
+
+    Args:
+        settings: validated settings.
+        source: the camera (or a clip played as one).
+        model_file: verified detector model.
+        calibration: the calibration file store; live changes are applied between frames.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        source: FrameSource,
+        model_file: Path,
+        calibration: CalibrationStore,
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.calibration = calibration
+        self.model_file = model_file
+        self._clock = clock
+        self._monotonic = monotonic
+        self.figures = LiveFigures(started_s=monotonic())
+        self._reader = LatestFrameReader(source)
+        self._detector = OnnxDetector(
+            model_file,
+            threads=settings.detector.threads,
+            score_threshold=settings.detector.score_threshold,
+            nms_iou=settings.detector.nms_iou,
+        )
+        self._tracker = build_tracker(settings)
+        self._pending_calibration: Calibration | None = None
+        self._calibration_lock = threading.Lock()
+        self._counter, self._aggregator = self._count_stages(calibration.current())
+        self.outbox = SqliteOutbox(
+            settings.outbox.path or default_outbox_path(),
+            device_id=_device_id(settings),
+            max_rows=settings.outbox.max_rows,
+            retention_s=settings.outbox.retention_s,
+        )
+        self.delivery: Delivery | LocalOutbox = (
+            self._mqtt_delivery(settings) if settings.mqtt.enabled else LocalOutbox(self.outbox)
+        )
+        calibration.subscribe(self._calibration_saved)
+
+    # --- public, thread-safe views -------------------------------------------------------
+
+    def snapshot_jpeg(self) -> bytes | None:
+        """The newest frame with every detected person pixelated, as JPEG; None before any frame."""
+        with self.figures.lock:
+            frame, found = self.figures.latest_frame, self.figures.latest_boxes
+        if frame is None or found is None:
+            return None
+        return encode_jpeg(anonymise(frame.image, found.boxes))
+
+    def delivery_status(self) -> DeliveryStatus | None:
+        return self.delivery.status() if isinstance(self.delivery, Delivery) else None
+
+    def outbox_stats(self) -> OutboxStats | None:
+        if isinstance(self.delivery, Delivery):
+            status = self.delivery.status()
+            return status.outbox
+        return self.delivery.outbox_stats()
+
+    def health(self) -> PipelineHealth:
+        with self.figures.lock:
+            return PipelineHealth(fps=self.figures.fps, coverage=self.figures.last_coverage)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Count until `stop` is set (or a clip source ends), then shut down cleanly."""
+        self.delivery.start()
+        self._reader.start()
+        last_events_s = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    latest = self._reader.take(FRAME_WAIT_S)
+                except FootfallError as exc:
+                    self._camera_failed(str(exc))
+                    stop.wait(FRAME_WAIT_S)
+                    self._submit(self._aggregator.tick(self._clock()))
+                    continue
+                if latest is None:
+                    if self._reader.ended:
+                        logger.info("source ended")
+                        break
+                    self._camera_stalled()
+                    self._submit(self._aggregator.tick(self._clock()))
+                    continue
+                self._apply_pending_calibration()
+                last_events_s = latest.frame.timestamp_s
+                self._count_frame(latest.frame, latest.skipped)
+        finally:
+            self._shut_down(last_events_s)
+
+    def _count_frame(self, frame: Frame, skipped: int) -> None:
+        captured_at = self._clock()
+        started = self._monotonic()
+        found = self._detector.detect(frame)
+        detected = self._monotonic()
+        events = self._counter.update(self._tracker.update(found))
+        quality = FrameQuality(captured_at, frame_brightness(frame.image), skipped)
+        self._submit(self._aggregator.add(events, quality))
+        self._record(frame, found, events, (detected - started) * 1000.0)
+
+    def _record(self, frame: Frame, found: Detections, events: CountEvents, detector_ms: float) -> None:
+        now_s = self._monotonic()
+        figures = self.figures
+        with figures.lock:
+            if figures.last_frame_s is not None and now_s > figures.last_frame_s:
+                fps = 1.0 / (now_s - figures.last_frame_s)
+                figures.fps = fps if figures.fps is None else figures.fps + EMA_WEIGHT * (fps - figures.fps)
+            figures.detector_ms = (
+                detector_ms
+                if figures.detector_ms is None
+                else figures.detector_ms + EMA_WEIGHT * (detector_ms - figures.detector_ms)
+            )
+            figures.last_frame_s = now_s
+            figures.frames += 1
+            figures.camera_state, figures.camera_error = "ok", ""
+            figures.latest_frame, figures.latest_boxes = frame, found
+            if figures.live_totals is not None:
+                figures.live_totals.add(events)
+
+    def _submit(self, intervals: list[IntervalCount]) -> None:
+        for interval in intervals:
+            self.delivery.submit(interval)
+            with self.figures.lock:
+                self.figures.last_coverage = interval.quality.coverage
+                self.figures.recent.append(interval)
+                del self.figures.recent[:-RECENT_INTERVALS]
+
+    def _shut_down(self, last_events_s: float) -> None:
+        logger.info("stopping: closing the partial interval and flushing delivery")
+        self._reader.close()
+        self._close_interval(last_events_s)
+        self.delivery.stop(self.settings.mqtt.stop_timeout_s)
+        self.outbox.close()
+
+    def _close_interval(self, last_events_s: float) -> None:
+        tail = self._counter.finish(last_events_s + 1.0)
+        closing = self._aggregator.close(self._clock(), tail)
+        if closing is not None:
+            self._submit([closing])
+
+    # --- calibration ----------------------------------------------------------------------------
+
+    def _count_stages(self, calibration: Calibration) -> tuple[SceneCounter, IntervalAggregator]:
+        counter = build_counter(self.settings, calibration)
+        aggregator = IntervalAggregator(
+            [line.line_id for line in calibration.lines],
+            [zone.zone_id for zone in calibration.zones],
+            interval_s=self.settings.aggregate.interval_s,
+            low_light_brightness=self.settings.aggregate.low_light_brightness,
+        )
+        with self.figures.lock:
+            self.figures.live_totals = CountTotals(
+                [line.line_id for line in calibration.lines], [zone.zone_id for zone in calibration.zones]
+            )
+        return counter, aggregator
+
+    def _calibration_saved(self, calibration: Calibration) -> None:
+        with self._calibration_lock:
+            self._pending_calibration = calibration
+
+    def _apply_pending_calibration(self) -> None:
+        with self._calibration_lock:
+            calibration, self._pending_calibration = self._pending_calibration, None
+        if calibration is None:
+            return
+        # The interval so far was counted with the old lines: close it early, then start afresh.
+        with self.figures.lock:
+            last_s = self.figures.latest_frame.timestamp_s if self.figures.latest_frame else 0.0
+        self._close_interval(last_s)
+        self._counter, self._aggregator = self._count_stages(calibration)
+        logger.info("counting with the new calibration from now on")
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _camera_stalled(self) -> None:
+        with self.figures.lock:
+            since_s = self.figures.last_frame_s or self.figures.started_s
+        self._set_camera("stalled", f"no frame for {self._monotonic() - since_s:.0f} s")
+
+    def _camera_failed(self, reason: str) -> None:
+        if self.figures.camera_state != "failed":
+            logger.error("camera failed: %s", reason)
+        self._set_camera("failed", reason)
+
+    def _set_camera(self, state: str, reason: str) -> None:
+        with self.figures.lock:
+            self.figures.camera_state, self.figures.camera_error = state, reason
+
+    def _mqtt_delivery(self, settings: Settings) -> Delivery:
+        mqtt, payload = settings.mqtt, settings.payload
+        renderer = PayloadRenderer(
+            _device_id(settings),
+            mqtt.site_id,
+            format=PayloadFormat(payload.format),
+            suppress_below=payload.suppress_below,
+            inbound=Direction(payload.ngsi_inbound),
+            inbound_by_line={line: Direction(way) for line, way in payload.ngsi_inbound_by_line.items()},
+            location=(payload.longitude, payload.latitude)
+            if payload.longitude is not None and payload.latitude is not None
+            else None,
+        )
+        options = MqttOptions(
+            host=mqtt.host,
+            port=mqtt.port,
+            topics=Topics(mqtt.topic_prefix, mqtt.site_id, _device_id(settings)),
+            protocol=MqttProtocol(mqtt.protocol),
+            client_id=mqtt.client_id,
+            username=mqtt.username,
+            keepalive_s=mqtt.keepalive_s,
+            tls=TlsFiles(mqtt.ca_file, mqtt.client_cert_file, mqtt.client_key_file) if mqtt.tls else None,
+            reconnect_min_delay_s=mqtt.reconnect_min_delay_s,
+            reconnect_max_delay_s=mqtt.reconnect_max_delay_s,
+            max_inflight=mqtt.inflight_window + 2,
+            content_type=renderer.content_type,
+        )
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        return Delivery(
+            self.outbox,
+            MqttPublisher(options, password=password),
+            renderer,
+            window=mqtt.inflight_window,
+            health=self.health,
+            health_interval_s=mqtt.health_interval_s,
+            prune_interval_s=settings.outbox.prune_interval_s,
+        )
+
+
+def open_camera(settings: Settings) -> FrameSource:
+    """The configured camera; a video file is played as one (real time, looped)."""
+    source = settings.source
+    uri, fps = source.uri, source.fps
+    if Path(uri).is_file():
+        path = Path(uri)
+        return PacedLoopSource(lambda: VideoFileSource(path, fps=fps))
+    if uri == "picamera" or uri.startswith("picamera:"):
+        number = int(uri.partition(":")[2] or 0)
+        return PicameraSource(size=(source.width, source.height), fps=fps, camera_num=number)
+    if uri.startswith("usb:"):
+        return UsbCameraSource(int(uri[4:]), width=source.width, height=source.height, fps=fps)
+    if uri.startswith("/dev/video"):
+        return UsbCameraSource(uri, width=source.width, height=source.height, fps=fps)
+    return open_source(uri, fps=fps)
+
+
+def _device_id(settings: Settings) -> str:
+    return settings.mqtt.device_id or "footfall"
+
+
+def software_version() -> str:
+    return __version__
