@@ -23,6 +23,7 @@ from edge.calibration import load_calibration
 from edge.config import Settings, load_settings
 from edge.errors import FootfallError
 from edge.pipeline import CountRun, build_pipeline, count_source, model_path
+from edge.runner import demo_settings, run_service
 from edge.sources import open_source, prefetch
 
 logger = logging.getLogger("edge")
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = load_settings()
+        settings = load_settings(getattr(args, "config", None))
         result: int = args.handler(args, settings)
     except FootfallError as exc:
         print(f"footfall: error: {exc}", file=sys.stderr)
@@ -71,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core but one)")
     count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
     count.set_defaults(handler=_count)
+
+    run = commands.add_parser("run", help="run the counting service (camera, counts, delivery, pages)")
+    run.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
+    run.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    run.set_defaults(handler=_run)
+
+    demo = commands.add_parser("demo", help="run the whole service on the public demo clip")
+    demo.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    demo.set_defaults(handler=_demo)
+
+    check = commands.add_parser("check-config", help="validate settings and calibration, start nothing")
+    check.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
+    check.set_defaults(handler=_check_config)
 
     models = commands.add_parser("models", help="list or fetch models and clips").add_subparsers(
         required=True, metavar="ACTION"
@@ -200,4 +214,25 @@ def _models_fetch(args: argparse.Namespace, settings: Settings) -> int:
         path = fetch(asset, cache_dir=cache_dir, mirror=mirror)
         verb = "already present" if was_present else "fetched"
         print(f"{asset.name}: {verb}, sha256 verified: {path}", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    run_service(settings, duration_s=args.duration)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    run_service(demo_settings(settings), duration_s=args.duration)
+    return 0
+
+
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    calibration = load_calibration(settings.calibration)
+    model = model_path(settings)
+    print(
+        f"settings valid; calibration {settings.calibration}: {len(calibration.lines)} lines, "
+        f"{len(calibration.zones)} zones; model {model}; camera {settings.source.uri}; "
+        f"MQTT {'on: ' + settings.mqtt.host if settings.mqtt.enabled else 'off (outbox only)'}"
+    )
     return 0

@@ -1,0 +1,85 @@
+"""Run the service as a process: signals, the API server thread, and the demo's defaults.
+
+SIGTERM (systemd stop) and SIGINT (Ctrl-C) set one stop event; the service then closes the partial
+interval into the outbox, publishes `stopped`, flushes and returns, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from pydantic import SecretStr
+
+from edge.assets import default_cache_dir, fetch, find_asset
+from edge.calibration_store import CalibrationStore
+from edge.config import Settings
+from edge.pipeline import model_path
+from edge.service import Service, open_camera
+
+logger = logging.getLogger(__name__)
+
+# Calibration of the demo clip, shipped in the checkout.
+DEMO_CALIBRATION = Path(__file__).resolve().parents[1] / "calibration" / "examples" / "demo.json"
+
+
+def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
+    """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
+    store = CalibrationStore(settings.calibration)
+    service = Service(
+        settings, source=open_camera(settings), model_file=model_path(settings), calibration=store
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    if duration_s is not None:
+        timer = threading.Timer(duration_s, stop.set)
+        timer.daemon = True
+        timer.start()
+    service.run(stop)
+    logger.info("stopped")
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The service on the public demo clip, played as a camera; outbox and calibration in a state dir."""
+    cache_dir = settings.cache_dir or default_cache_dir()
+    model = fetch(find_asset(settings.detector.model), cache_dir=cache_dir, mirror=settings.mirror)
+    clip = fetch(find_asset("demo-clip"), cache_dir=cache_dir, mirror=settings.mirror)
+    state = cache_dir / "demo"
+    state.mkdir(parents=True, exist_ok=True)
+    calibration = state / "calibration.json"
+    if not calibration.exists():
+        shutil.copyfile(DEMO_CALIBRATION, calibration)
+    password = settings.api_password
+    if password is None:
+        password = SecretStr(secrets.token_urlsafe(12))
+        # The one place a secret is shown: it was just made up for this demo run.
+        address = f"http://{settings.api.host}:{settings.api.port}/"
+        print(f"demo: pages at {address} password {password.get_secret_value()}", file=sys.stderr)
+    return settings.model_copy(
+        update={
+            "source": settings.source.model_copy(update={"uri": str(clip)}),
+            "calibration": calibration,
+            "outbox": settings.outbox.model_copy(
+                update={"path": settings.outbox.path or state / "outbox.sqlite3"}
+            ),
+            "detector": settings.detector.model_copy(update={"model": str(model)}),
+            "api_password": password,
+        }
+    )
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        del frame
+        logger.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
