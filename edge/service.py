@@ -43,6 +43,7 @@ from edge.deliver import (
 )
 from edge.detect import OnnxDetector
 from edge.errors import FootfallError
+from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_tracker
 from edge.privacy.snapshot import anonymise, encode_jpeg
 from edge.records import CountEvents, Detections, Direction, Frame, FrameQuality, IntervalCount
@@ -134,8 +135,10 @@ class Service:
         calibration: CalibrationStore,
         clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        notifier: SystemdNotifier | None = None,
     ) -> None:
         self.settings = settings
+        self._notifier = notifier or SystemdNotifier()
         self.calibration = calibration
         self.model_file = model_file
         self._clock = clock
@@ -212,6 +215,9 @@ class Service:
                 self._apply_pending_calibration()
                 last_events_s = latest.frame.timestamp_s
                 self._count_frame(latest.frame, latest.skipped)
+                # Only after a frame went through: a stuck camera or model stops the pings.
+                self._notifier.ready()
+                self._notifier.watchdog()
         finally:
             self._shut_down(last_events_s)
 
@@ -254,6 +260,7 @@ class Service:
 
     def _shut_down(self, last_events_s: float) -> None:
         logger.info("stopping: closing the partial interval and flushing delivery")
+        self._notifier.stopping()
         self._reader.close()
         self._close_interval(last_events_s)
         self.delivery.stop(self.settings.mqtt.stop_timeout_s)
