@@ -70,7 +70,26 @@ class FrameSource(Protocol):
     ) -> None: ...
 
 
-class SourceBase(ABC):
+class ClosingContext(ABC):
+    """`with source:` closes the source on the way out; shared by every source and wrapper."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the source holds; idempotent."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SourceBase(ClosingContext):
     """Iteration bookkeeping, `close()` and context-manager support shared by all sources.
 
     Subclasses implement `_frames()` as a generator that acquires its device inside the generator,
@@ -126,17 +145,6 @@ class SourceBase(ABC):
                 self._advance_lock.release()
         # Otherwise the generator is running in another thread; it sees `_closed` at its next
         # step (a backoff wait is interrupted) and releases the device itself.
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def is_usable_fps(value: float) -> bool:

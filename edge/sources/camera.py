@@ -15,12 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Self
 
 from edge.errors import SourceError
 from edge.records import Frame
-from edge.sources.base import FrameSource
+from edge.sources.base import ClosingContext, FrameSource
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +28,7 @@ _POLL_S = 0.2
 _JOIN_TIMEOUT_S = 3.0
 
 
-class PacedLoopSource:
+class PacedLoopSource(ClosingContext):
     """Plays a finite source in real time, over and over, like a camera filming it.
 
     Args:
@@ -99,17 +97,6 @@ class PacedLoopSource:
 
     def close(self) -> None:
         self._closed.set()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True, slots=True)

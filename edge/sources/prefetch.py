@@ -13,14 +13,14 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final
 
 from edge.errors import SourceError
 from edge.records import Frame
+from edge.sources.base import ClosingContext
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
-    from types import TracebackType
 
     from edge.sources.base import FrameSource
 
@@ -40,7 +40,7 @@ class _Failure:
     error: Exception
 
 
-class PrefetchSource:
+class PrefetchSource(ClosingContext):
     """Wraps a `FrameSource`; yields the same frames in the same order, read ahead in a thread.
 
     Iterate it once. The reader thread starts on iteration and ends when the source is exhausted,
@@ -150,17 +150,6 @@ class PrefetchSource:
                 self._queue.get_nowait()
             except queue.Empty:
                 return
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def prefetch(source: FrameSource, depth: int = 2) -> PrefetchSource:
