@@ -36,7 +36,7 @@ from pydantic_core import ErrorDetails
 
 from edge.count.geometry import polygon_area, polygon_self_intersection, side
 from edge.errors import ConfigError
-from edge.records import LineId, LineSpec, Point, ZoneId, ZoneSpec
+from edge.records import LineId, LineSpec, Point, PrivacyMaskSpec, ZoneId, ZoneSpec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -97,10 +97,19 @@ class CalibrationFile(BaseModel):
     )
     lines: list[LineModel] = Field(default_factory=list, description="Counting lines.")
     zones: list[ZoneModel] = Field(default_factory=list, description="Occupancy and dwell zones.")
+    masks: list[ZoneModel] = Field(
+        default_factory=list,
+        description="Privacy masks: polygons painted black before detection (house windows, private "
+        "gardens); nobody inside them is detected, counted or shown.",
+    )
 
     @model_validator(mode="after")
     def _check_geometry(self) -> Self:
-        problems = [*_line_problems(self.lines), *_zone_problems(self.zones)]
+        problems = [
+            *_line_problems(self.lines),
+            *_zone_problems(self.zones),
+            *_zone_problems(self.masks, "mask"),
+        ]
         if not self.lines and not self.zones:
             problems.append("no lines and no zones: add at least one")
         if problems:
@@ -115,6 +124,7 @@ class Calibration:
     Attributes:
         lines: counting lines in file order.
         zones: zones in file order.
+        masks: privacy masks, painted black before detection.
         description: free text from the file, if any.
         image_size: (width, height) of the snapshot the geometry was drawn on, if recorded.
     """
@@ -123,6 +133,7 @@ class Calibration:
     zones: tuple[ZoneSpec, ...]
     description: str | None = None
     image_size: tuple[int, int] | None = None
+    masks: tuple[PrivacyMaskSpec, ...] = ()
 
     def to_json(self) -> str:
         """Serialise to the file format (validated; raises `ConfigError` if invalid)."""
@@ -132,6 +143,10 @@ class Calibration:
                 {"id": zone.zone_id, "polygon": [list(p) for p in zone.polygon]} for zone in self.zones
             ],
         }
+        if self.masks:
+            document["masks"] = [
+                {"id": mask.mask_id, "polygon": [list(p) for p in mask.polygon]} for mask in self.masks
+            ]
         if self.description is not None:
             document["description"] = self.description
         if self.image_size is not None:
@@ -181,10 +196,10 @@ def _line_problems(lines: list[LineModel]) -> list[str]:
     return problems
 
 
-def _zone_problems(zones: list[ZoneModel]) -> list[str]:
-    problems = _id_problems("zone", zones)
+def _zone_problems(zones: list[ZoneModel], kind: str = "zone") -> list[str]:
+    problems = _id_problems(kind, zones)
     for index, zone in enumerate(zones):
-        name = _named("zone", index, zone.id)
+        name = _named(kind, index, zone.id)
         problem = _polygon_problem(zone.polygon)
         if problem is not None:
             problems.append(f"{name}: {problem}")
@@ -226,8 +241,8 @@ def _describe_error(error: ErrorDetails, document: Any) -> str:
         return str(error["ctx"]["error"])
     loc = tuple(error["loc"])
     where = ".".join(str(part) for part in loc) or "document"
-    if len(loc) >= 2 and loc[0] in ("lines", "zones") and isinstance(loc[1], int):
-        kind = "line" if loc[0] == "lines" else "zone"
+    if len(loc) >= 2 and loc[0] in ("lines", "zones", "masks") and isinstance(loc[1], int):
+        kind = str(loc[0])[:-1]
         try:
             item_id = document[loc[0]][loc[1]]["id"]
         except (KeyError, IndexError, TypeError):
@@ -266,6 +281,7 @@ def parse_calibration(text: str | bytes, *, source: str) -> Calibration:
         zones=tuple(ZoneSpec(ZoneId(zone.id), tuple(zone.polygon)) for zone in model.zones),
         description=model.description,
         image_size=model.image_size,
+        masks=tuple(PrivacyMaskSpec(mask.id, tuple(mask.polygon)) for mask in model.masks),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from edge.calibration import Calibration
 from edge.config import Settings
 from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
+from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
 from edge.sources import FrameSource
 from edge.track import ByteTracker, Tracker
@@ -43,14 +44,27 @@ class CountRun:
 class CountingPipeline:
     """Detector -> tracker -> counter for one camera."""
 
-    def __init__(self, detector: StagedDetector, tracker: Tracker, counter: SceneCounter) -> None:
+    def __init__(
+        self,
+        detector: StagedDetector,
+        tracker: Tracker,
+        counter: SceneCounter,
+        masks: MaskPainter | None = None,
+    ) -> None:
         self._detector = detector
         self._tracker = tracker
         self._counter = counter
+        self._masks = masks or MaskPainter(())
 
     def process(self, frame: Frame) -> CountEvents:
         """Count one frame; the frame is not kept."""
-        return self._count(self._detector.detect(frame))
+        return self._count(self._detector.detect(self.mask(frame)))
+
+    def mask(self, frame: Frame) -> Frame:
+        """The frame with the privacy masks blacked out (the same frame when there are none)."""
+        if not self._masks.active:
+            return frame
+        return replace(frame, image=self._masks.apply(frame.image))
 
     def run(self, frames: Iterable[Frame]) -> Iterator[CountEvents]:
         """Count a stream, inferring frame N+1 in a worker thread while frame N is tracked.
@@ -60,7 +74,8 @@ class CountingPipeline:
         """
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference") as worker:
             previous: tuple[Frame, float, Future[npt.NDArray[np.float32]]] | None = None
-            for frame in frames:
+            for raw in frames:
+                frame = self.mask(raw)
                 tensor, scale = self._detector.preprocess(frame)
                 running = (frame, scale, worker.submit(self._detector.infer, tensor))
                 if previous is not None:
@@ -116,7 +131,12 @@ def build_pipeline(settings: Settings, calibration: Calibration, model_file: Pat
         score_threshold=settings.detector.score_threshold,
         nms_iou=settings.detector.nms_iou,
     )
-    return CountingPipeline(detector, build_tracker(settings), build_counter(settings, calibration))
+    return CountingPipeline(
+        detector,
+        build_tracker(settings),
+        build_counter(settings, calibration),
+        MaskPainter(calibration.masks),
+    )
 
 
 def count_source(

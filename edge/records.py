@@ -273,3 +273,11 @@ class IntervalCount:
     lines: tuple[LineInterval, ...]
     zones: tuple[ZoneInterval, ...]
     quality: IntervalQuality
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyMaskSpec:
+    """A privacy mask: a simple polygon, normalised, painted black before detection (windows, gardens)."""
+
+    mask_id: str
+    polygon: tuple[Point, ...]

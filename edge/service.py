@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from edge.detect import OnnxDetector
 from edge.errors import FootfallError
 from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_tracker
+from edge.privacy.masks import MaskPainter
 from edge.privacy.snapshot import anonymise, encode_jpeg
 from edge.records import CountEvents, Detections, Direction, Frame, FrameQuality, IntervalCount
 from edge.sources import (
@@ -221,8 +222,10 @@ class Service:
         finally:
             self._shut_down(last_events_s)
 
-    def _count_frame(self, frame: Frame, skipped: int) -> None:
+    def _count_frame(self, raw: Frame, skipped: int) -> None:
         captured_at = self._clock()
+        # Masked before anything looks at it: detection, brightness and the snapshot alike.
+        frame = replace(raw, image=self._masks.apply(raw.image)) if self._masks.active else raw
         started = self._monotonic()
         found = self._detector.detect(frame)
         detected = self._monotonic()
@@ -275,6 +278,7 @@ class Service:
     # --- calibration ----------------------------------------------------------------------------
 
     def _count_stages(self, calibration: Calibration) -> tuple[SceneCounter, IntervalAggregator]:
+        self._masks = MaskPainter(calibration.masks)
         counter = build_counter(self.settings, calibration)
         aggregator = IntervalAggregator(
             [line.line_id for line in calibration.lines],

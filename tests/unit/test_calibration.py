@@ -69,6 +69,16 @@ INVALID = [
     ),
     pytest.param("[]", ["Input should be an object"], id="not-an-object"),
     pytest.param("{}", ["no lines and no zones"], id="empty"),
+    pytest.param(
+        json.dumps({"lines": [DOOR], "masks": [{"id": "garden", "polygon": [[0.1, 0.1], [0.2, 0.2]]}]}),
+        ['mask "garden": polygon needs at least 3 points, got 2'],
+        id="mask-too-few-points",
+    ),
+    pytest.param(
+        json.dumps({"lines": [DOOR], "masks": [{"id": "", "polygon": [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]}]}),
+        ["mask #1"],
+        id="mask-without-id",
+    ),
     pytest.param(json.dumps({"lines": [], "zones": []}), ["no lines and no zones"], id="empty-lists"),
     pytest.param(
         _document(zone=[TILL]), ["zone: Extra inputs are not permitted"], id="unknown-top-level-key"
@@ -221,7 +231,7 @@ def test_committed_schema_is_up_to_date() -> None:
 def test_schema_describes_the_format() -> None:
     schema = json.loads(calibration_json_schema())
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {"description", "image_size", "lines", "zones"}
+    assert set(schema["properties"]) == {"description", "image_size", "lines", "zones", "masks"}
     line_schema = schema["$defs"]["LineModel"]
     assert line_schema["required"] == ["id", "a", "b"]
     assert line_schema["properties"]["a"]["prefixItems"][0] == {"type": "number", "minimum": 0, "maximum": 1}
