@@ -21,6 +21,7 @@ from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
 from edge.calibration import load_calibration
 from edge.config import Settings, load_settings
+from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
 from edge.pipeline import CountRun, build_pipeline, count_source, model_path
 from edge.runner import demo_settings, run_service
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate settings and calibration, start nothing")
     check.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
     check.set_defaults(handler=_check_config)
+
+    doctor = commands.add_parser(
+        "doctor", help="check camera, model, disk, clock and broker; say what to fix"
+    )
+    doctor.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
+    doctor.set_defaults(handler=_doctor)
 
     models = commands.add_parser("models", help="list or fetch models and clips").add_subparsers(
         required=True, metavar="ACTION"
@@ -225,6 +232,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     run_service(demo_settings(settings), duration_s=args.duration)
     return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    checks = run_checks(settings)
+    print(format_report(checks))
+    return EXIT_FAILURE if has_failures(checks) else 0
 
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:

@@ -206,6 +206,11 @@ class SourceSettings(_Section):
     fps: float | None = Field(default=None, gt=0.0, description="Frame rate to ask for or assume.")
     width: int = Field(default=1280, ge=64, description="Capture width in pixels (Pi and USB cameras).")
     height: int = Field(default=720, ge=64, description="Capture height in pixels (Pi and USB cameras).")
+    channel_order: Literal["bgr", "rgb"] = Field(
+        default="bgr",
+        description="Byte order of the Pi camera's RGB888 frames: bgr on current kernels; set rgb if "
+        "people look blue in the snapshot (reported to flip between kernels).",
+    )
 
 
 class AggregateSettings(_Section):

@@ -372,7 +372,9 @@ def open_camera(settings: Settings) -> FrameSource:
         return PacedLoopSource(lambda: VideoFileSource(path, fps=fps))
     if uri == "picamera" or uri.startswith("picamera:"):
         number = int(uri.partition(":")[2] or 0)
-        return PicameraSource(size=(source.width, source.height), fps=fps, camera_num=number)
+        return PicameraSource(
+            size=(source.width, source.height), fps=fps, camera_num=number, channel_order=source.channel_order
+        )
     if uri.startswith("usb:"):
         return UsbCameraSource(int(uri[4:]), width=source.width, height=source.height, fps=fps)
     if uri.startswith("/dev/video"):

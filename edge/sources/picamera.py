@@ -2,16 +2,25 @@
 
 picamera2 is imported lazily, in the constructor, so the package works without the `pi` extra.
 Frames come from the main stream of a video configuration in format "RGB888", which libcamera
-stores as B, G, R bytes per pixel: exactly OpenCV's BGR order, so no channel swap is needed.
-A failing capture is treated like a dropped stream (see `edge.sources.live.LiveSource`): the
-camera is stopped, closed and re-created with backoff.
+stores as B, G, R bytes per pixel: OpenCV's BGR order, so by default no channel swap is needed.
+That order has been reported to flip between kernel/libcamera releases, so `channel_order="rgb"`
+swaps the channels for a camera stack that delivers R, G, B.
+
+On a real Pi three things go wrong, and each is handled here:
+- No camera (ribbon loose, camera disabled): `Picamera2()` raises IndexError, so the constructor
+  asks `Picamera2.global_camera_info()` first and raises a `SourceError` that says what to check.
+- A camera unplugged while running makes captures block for ever: every capture waits at most
+  `capture_timeout_s` (`capture_array("main", wait=seconds)` raises TimeoutError, picamera2 >= 0.3.17);
+  the timed-out job is cancelled (`cancel_all_and_flush()`, else closing would queue behind it).
+- Any failing capture is treated like a dropped stream (see `edge.sources.live.LiveSource`): the
+  camera is closed and re-created with backoff.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -23,13 +32,19 @@ if TYPE_CHECKING:
 
     from edge.records import ImageArray
 
-__all__ = ["PicameraSource"]
+__all__ = ["ChannelOrder", "PicameraSource", "attached_cameras"]
 
 logger = logging.getLogger(__name__)
+
+ChannelOrder = Literal["bgr", "rgb"]
+"""Byte order of the camera's "RGB888" pixels: "bgr" (libcamera's documented order) or "rgb"."""
 
 # Frame rate of picamera2's video configuration when no FrameRate control is given
 # (FrameDurationLimits 33333 us).
 PICAMERA_DEFAULT_FPS = 30.0
+# Seconds a capture may wait for a frame before the camera counts as stalled; several frame
+# periods even at 1 fps, well below the service watchdog (WatchdogSec=30 in the systemd unit).
+DEFAULT_CAPTURE_TIMEOUT_S = 5.0
 
 
 class PicameraSource(LiveSource):
@@ -39,12 +54,15 @@ class PicameraSource(LiveSource):
         size: (width, height) of the main stream in pixels; both even.
         fps: frame rate requested through the FrameRate control; None keeps the camera default.
         camera_num: index of the camera in `Picamera2.global_camera_info()`.
+        channel_order: "bgr" keeps the bytes as they come (libcamera's RGB888 is B, G, R);
+            "rgb" swaps them, for a camera stack that delivers R, G, B.
+        capture_timeout_s: longest wait for one frame; then the camera is closed and reopened.
 
     The remaining arguments and the reconnect policy are those of `LiveSource`.
 
     Raises:
         SourceError: picamera2 is not installed, or no camera (or not camera `camera_num`) is attached.
-        ValueError: `size`, `fps` or `camera_num` is invalid.
+        ValueError: `size`, `fps`, `camera_num`, `channel_order` or `capture_timeout_s` is invalid.
     """
 
     def __init__(
@@ -53,6 +71,8 @@ class PicameraSource(LiveSource):
         size: tuple[int, int] = (1280, 720),
         fps: float | None = None,
         camera_num: int = 0,
+        channel_order: ChannelOrder = "bgr",
+        capture_timeout_s: float = DEFAULT_CAPTURE_TIMEOUT_S,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_reconnects: int | None = None,
@@ -63,6 +83,10 @@ class PicameraSource(LiveSource):
             raise ValueError(f"size must be (width, height) with positive even sides, got {size!r}")
         if camera_num < 0:
             raise ValueError(f"camera_num must be >= 0, got {camera_num!r}")
+        if channel_order not in ("bgr", "rgb"):
+            raise ValueError(f'channel_order must be "bgr" or "rgb", got {channel_order!r}')
+        if not capture_timeout_s > 0:
+            raise ValueError(f"capture_timeout_s must be positive, got {capture_timeout_s!r}")
         super().__init__(
             f"picamera:{camera_num}",
             fps=fps,
@@ -75,6 +99,8 @@ class PicameraSource(LiveSource):
         self._camera_class = _import_picamera2()
         _check_camera_attached(self._camera_class, camera_num)
         self._camera_num = camera_num
+        self._swap_channels = channel_order == "rgb"
+        self._capture_timeout_s = float(capture_timeout_s)
         self._size = (int(size[0]), int(size[1]))
         self._configuration: dict[str, Any] = {"main": {"size": self._size, "format": "RGB888"}}
         if fps is not None:
@@ -98,7 +124,11 @@ class PicameraSource(LiveSource):
 
     def _read(self) -> ImageArray:
         try:
-            image = self._camera.capture_array()
+            image = self._camera.capture_array("main", wait=self._capture_timeout_s)
+        except TimeoutError as exc:
+            raise SourceError(
+                f"no frame within {self._capture_timeout_s:g} s (camera unplugged or stalled)"
+            ) from exc
         except Exception as exc:  # see _connect
             raise SourceError(f"capture failed ({type(exc).__name__}: {exc})") from exc
         if (
@@ -110,6 +140,8 @@ class PicameraSource(LiveSource):
             raise SourceError(
                 f"camera returned {getattr(image, 'shape', type(image))}, not an H x W x 3 uint8 image"
             )
+        if self._swap_channels:
+            return np.ascontiguousarray(image[:, :, ::-1])
         return image
 
     def _disconnect(self) -> None:
@@ -117,10 +149,25 @@ class PicameraSource(LiveSource):
         if camera is None:
             return
         try:
-            camera.stop()
-            camera.close()
+            # A capture that timed out is still queued; cancel it so stopping does not wait behind it.
+            camera.cancel_all_and_flush()
+        except Exception:  # a camera that just failed may fail here too; closing is still attempted
+            logger.warning("%s: cancelling pending captures failed", self.name, exc_info=True)
+        try:
+            camera.close()  # stops a started camera first
         except Exception:  # a camera that just failed may fail to close too; a new one is made anyway
             logger.warning("%s: closing the camera failed", self.name, exc_info=True)
+
+
+def attached_cameras() -> tuple[str, ...]:
+    """Sensor models of the cameras libcamera sees, in camera-number order (e.g. `("imx708",)`).
+
+    Opens no camera, so it works while the service is using one.
+
+    Raises:
+        SourceError: picamera2 is not installed, or libcamera cannot list the cameras.
+    """
+    return tuple(str(info.get("Model", "unknown")) for info in _list_cameras(_import_picamera2()))
 
 
 def _import_picamera2() -> Any:
@@ -128,19 +175,33 @@ def _import_picamera2() -> Any:
     try:
         from picamera2 import Picamera2  # noqa: PLC0415 (lazy: optional dependency, Pi only)
     except ImportError as exc:
+        if exc.name != "picamera2":
+            raise SourceError(f"picamera2 cannot be imported ({exc})") from exc
         raise SourceError(
             "picamera2 is not installed; install the 'pi' extra (on Raspberry Pi OS the venv also "
             "needs --system-site-packages for libcamera)"
         ) from exc
+    except ValueError as exc:  # an extension built for numpy 1.x (apt's simplejpeg) under numpy 2.x
+        raise SourceError(
+            f"picamera2 cannot be imported ({exc}); install simplejpeg into the venv "
+            "(systemd/install.sh does)"
+        ) from exc
     return Picamera2
 
 
-def _check_camera_attached(camera_class: Any, camera_num: int) -> None:
+def _list_cameras(camera_class: Any) -> list[dict[str, Any]]:
     try:
-        cameras = camera_class.global_camera_info()
+        return list(camera_class.global_camera_info())
     except Exception as exc:  # libcamera missing or broken: no camera we could open
         raise SourceError(f"cannot list cameras ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_camera_attached(camera_class: Any, camera_num: int) -> None:
+    cameras = _list_cameras(camera_class)
     if not cameras:
-        raise SourceError("no camera found: check the ribbon cable and that the camera is enabled")
+        raise SourceError(
+            "no camera found: check the ribbon cable and that the camera is enabled "
+            "(`rpicam-hello --list-cameras` should list it)"
+        )
     if camera_num >= len(cameras):
         raise SourceError(f"camera {camera_num} not found: {len(cameras)} camera(s) attached")

@@ -1,19 +1,34 @@
 """A fake `picamera2` module for machines without a Raspberry Pi camera.
 
-Mirrors the part of the real API (raspberrypi/picamera2, `picamera2/picamera2.py`) that
-`edge.sources.picamera` uses, with the same names, parameter names and configuration dict shape:
-`Picamera2(camera_num=0, verbose_console=None, tuning=None)`, `Picamera2.global_camera_info()`,
-`create_video_configuration(main=..., controls=..., ...)`, `configure(camera_config)`, `start()`,
-`capture_array(name="main")`, `stop()`, `close()`. Mutable defaults of the real signatures are
-written as None here. Like the real one it validates stream configurations (known keys, size a
-tuple of even numbers, known format) and refuses to configure a started camera.
+Mirrors the part of the real API (raspberrypi/picamera2 `picamera2/picamera2.py`, 0.3.17 and
+later) that `edge.sources.picamera` uses, with the same names, parameter names and configuration
+dict shape: `Picamera2(camera_num=0, verbose_console=None, tuning=None, allocator=None)`,
+`Picamera2.global_camera_info()`, `create_video_configuration(main=..., controls=..., ...)`,
+`configure(camera_config)`, `start(config=None, show_preview=False)`,
+`capture_array(name="main", wait=None, signal_function=None)`, `cancel_all_and_flush()`,
+`stop()`, `close()`. Mutable defaults of the real signatures are written as None here.
 
-Images are H x W x 3 uint8 for "RGB888"/"BGR888" (X x 4 for the 32-bit formats). Pixel bytes of
-RGB888 are B, G, R as in libcamera: channel 0 is 255 (blue), channel 1 the capture counter modulo
-256, channel 2 is 0, so a consumer that swaps channels is caught.
+Behaviour copied from the real class:
+- `Picamera2(n)` looks camera n up in `global_camera_info()` first: IndexError when it is absent.
+- Stream configurations are validated (known keys, size a tuple of even numbers, known format);
+  a started camera refuses to be configured.
+- `capture_array(wait=...)`: `wait` None or True waits for ever, a number of seconds raises
+  TimeoutError when no frame comes, False returns a job (not supported by the fake). A capture
+  that timed out stays queued until `cancel_all_and_flush()`.
+- `start()` runs an event loop (the NULL preview); `stop()` then asks that loop to stop the camera
+  and waits behind queued jobs, so after a timed-out capture it blocks for ever unless the jobs
+  were cancelled. `close()` stops the event loop first and stops the camera itself.
+
+Where the real camera would block for ever, the fake raises `WouldBlockForever` (a BaseException,
+so a caller's `except Exception` cannot hide the bug).
+
+Images are H x W x 3 uint8 for "RGB888"/"BGR888" (H x W x 4 for the 32-bit formats). Pixel bytes
+of RGB888 are B, G, R as in libcamera: channel 0 is 255 (blue), channel 1 the capture counter
+modulo 256, channel 2 is 0, so a consumer that swaps channels is caught.
 
 Install it with `monkeypatch.setitem(sys.modules, "picamera2", fake_module)` after `reset()`;
-steer it through `rig` (`fail_captures`, `fail_opens`, `cameras`) and inspect `rig.instances`.
+steer it through `rig` (`cameras`, `fail_opens`, `fail_captures`, `stall_captures`) and inspect
+`rig.instances`.
 """
 
 from __future__ import annotations
@@ -25,10 +40,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Picamera2", "Rig", "reset", "rig"]
+__all__ = ["Picamera2", "Rig", "WouldBlockForever", "reset", "rig"]
 
 _CHANNELS = {"RGB888": 3, "BGR888": 3, "XBGR8888": 4, "XRGB8888": 4}
-_VALID_STREAM_KEYS = ("format", "size")
+_VALID_STREAM_KEYS = ("format", "size", "stride", "preserve_ar")
+
+
+class WouldBlockForever(BaseException):
+    """The real picamera2 would block the calling thread for ever here."""
 
 
 @dataclass
@@ -38,13 +57,16 @@ class Rig:
     Attributes:
         cameras: what `global_camera_info()` returns (empty: no camera attached).
         fail_opens: number of upcoming `Picamera2(...)` constructions that fail.
-        fail_captures: number of upcoming `capture_array` calls that fail.
+        fail_captures: number of upcoming `capture_array` calls that raise at once.
+        stall_captures: number of upcoming `capture_array` calls that get no frame (camera
+            unplugged): TimeoutError after `wait` seconds, or blocking for ever without `wait`.
         instances: every `Picamera2` constructed successfully, in order.
     """
 
     cameras: list[dict[str, Any]] = field(default_factory=list)
     fail_opens: int = 0
     fail_captures: int = 0
+    stall_captures: int = 0
     instances: list[Picamera2] = field(default_factory=list)
 
 
@@ -53,7 +75,7 @@ def _camera_info(number: int) -> dict[str, Any]:
         "Model": "imx708",
         "Location": 2,
         "Rotation": 180,
-        "Id": f"/base/fake/i2c@{number}",
+        "Id": f"/base/axi/pcie@120000/rp1/i2c@{number}/imx708@1a",
         "Num": number,
     }
 
@@ -66,6 +88,7 @@ def reset(*, cameras: int = 1) -> Rig:
     rig.cameras = [_camera_info(number) for number in range(cameras)]
     rig.fail_opens = 0
     rig.fail_captures = 0
+    rig.stall_captures = 0
     rig.instances = []
     return rig
 
@@ -77,9 +100,14 @@ class Picamera2:
     def global_camera_info() -> list[dict[str, Any]]:
         return [dict(info) for info in rig.cameras]
 
-    def __init__(self, camera_num: int = 0, verbose_console: int | None = None, tuning: Any = None) -> None:
-        if not rig.cameras or camera_num >= len(rig.cameras):
-            raise RuntimeError("Camera __init__ sequence did not complete.")
+    def __init__(
+        self,
+        camera_num: int = 0,
+        verbose_console: int | None = None,
+        tuning: Any = None,
+        allocator: Any = None,
+    ) -> None:
+        camera_num = self.global_camera_info()[camera_num]["Num"]  # IndexError, as in the real one
         if rig.fail_opens > 0:
             rig.fail_opens -= 1
             raise RuntimeError("Camera __init__ sequence did not complete.")
@@ -88,6 +116,9 @@ class Picamera2:
         self.started = False
         self.camera_config: dict[str, Any] | None = None
         self.calls: list[str] = ["__init__"]
+        self.waits: list[float | bool | None] = []
+        self._event_loop_running = False
+        self._queued_jobs = 0
         self._captures = 0
         rig.instances.append(self)
 
@@ -103,6 +134,8 @@ class Picamera2:
         display: str | None = "main",
         encode: str | None = "main",
         queue: bool = True,
+        sensor: dict[str, Any] | None = None,
+        use_case: str = "video",
     ) -> dict[str, Any]:
         self.calls.append("create_video_configuration")
         if not self.is_open:
@@ -114,7 +147,7 @@ class Picamera2:
             else _stream_config({"format": "YUV420", "size": main_stream["size"]}, lores)
         )
         return {
-            "use_case": "video",
+            "use_case": use_case,
             "transform": transform,
             "colour_space": colour_space,
             "buffer_count": buffer_count,
@@ -123,11 +156,12 @@ class Picamera2:
             "lores": lores_stream,
             "raw": None,
             "controls": {"NoiseReductionMode": 1, "FrameDurationLimits": (33333, 33333)} | (controls or {}),
+            "sensor": sensor or {},
             "display": display,
             "encode": encode,
         }
 
-    def configure(self, camera_config: dict[str, Any] | str = "preview") -> None:
+    def configure(self, camera_config: dict[str, Any] | str | None = None) -> None:
         self.calls.append("configure")
         if self.started:
             raise RuntimeError("Camera must be stopped before configuring")
@@ -142,17 +176,28 @@ class Picamera2:
             self.configure(config)
         if self.camera_config is None:
             raise RuntimeError("Camera has not been configured")
+        if show_preview is not None:
+            self._event_loop_running = True  # the NULL preview's thread
         self.started = True
 
     def capture_array(
-        self, name: str = "main", wait: bool | None = None, signal_function: Any = None
+        self, name: str = "main", wait: float | bool | None = None, signal_function: Any = None
     ) -> npt.NDArray[np.uint8]:
         self.calls.append("capture_array")
+        self.waits.append(wait)
+        if wait is False or signal_function is not None:
+            raise NotImplementedError("the fake does not hand out jobs")
         if not self.started or self.camera_config is None:
-            raise RuntimeError("Camera not started")
+            raise WouldBlockForever("capture_array on a camera that is not started waits for ever")
         if rig.fail_captures > 0:
             rig.fail_captures -= 1
             raise RuntimeError("Camera frontend has timed out!")
+        if rig.stall_captures > 0:
+            rig.stall_captures -= 1
+            self._queued_jobs += 1
+            if wait is None or wait is True:
+                raise WouldBlockForever("no frame comes and capture_array was called without a timeout")
+            raise TimeoutError  # concurrent.futures.Future.result(timeout=wait)
         stream = self.camera_config[name]
         width, height = stream["size"]
         image = np.zeros((height, width, _CHANNELS[stream["format"]]), dtype=np.uint8)
@@ -161,12 +206,21 @@ class Picamera2:
         self._captures += 1
         return image
 
+    def cancel_all_and_flush(self) -> None:
+        self.calls.append("cancel_all_and_flush")
+        self._queued_jobs = 0
+
     def stop(self) -> None:
         self.calls.append("stop")
+        if not self.started:
+            return
+        if self._event_loop_running and self._queued_jobs:
+            raise WouldBlockForever("stop() waits behind a timed-out capture: cancel_all_and_flush() first")
         self.started = False
 
     def close(self) -> None:
         self.calls.append("close")
+        self._event_loop_running = False  # close() stops the preview (event loop) first
         if self.is_open:
             self.stop()
             self.is_open = False
@@ -184,7 +238,7 @@ class Picamera2:
 
 
 def _stream_config(defaults: dict[str, Any], updates: dict[str, Any] | None) -> dict[str, Any]:
-    """Like `Picamera2._make_initial_stream_config`: only "format" and "size" may be given."""
+    """Like `Picamera2._make_initial_stream_config`: only the known stream keys may be given."""
     stream = dict(defaults)
     for key, value in (updates or {}).items():
         if key not in _VALID_STREAM_KEYS:
