@@ -281,3 +281,62 @@ class PrivacyMaskSpec:
 
     mask_id: str
     polygon: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """Everything the status API and pages show about the device at one moment (no image, no id).
+
+    Attributes:
+        software_version: footfall-edge version.
+        site_id: site of the device.
+        device_id: id of the device in its site.
+        uptime_s: seconds since the service started.
+        camera_state: "starting", "ok", "stalled" or "failed".
+        camera_detail: why, when not ok.
+        last_frame_age_s: seconds since the last frame went through the pipeline; None before one.
+        fps: frames counted per second (smoothed); None before two frames.
+        detector_ms: inference latency per frame (smoothed); None before one frame.
+        model_name: detector model file name.
+        model_sha256: its digest.
+        model_licence: its licence.
+        broker_state: MQTT connection state, or "off" when delivery is outbox only.
+        broker_detail: the broker's reason for a refusal, if any.
+        outbox_backlog: rows not yet acknowledged by the broker.
+        outbox_oldest_s: age of the oldest of those, seconds.
+        outbox_dropped: undelivered rows dropped because the outbox was full.
+        outbox_write_errors: intervals that could not be stored.
+        last_coverage: coverage (0-1) of the last closed interval.
+        temperature_c: CPU temperature, when known.
+        throttled: Raspberry Pi throttling or under-voltage now, when known.
+        disk_free_bytes: free space where the outbox lives, when known.
+        snapshots_enabled: whether the anonymised snapshot may be requested.
+        privacy_masks: number of privacy masks in force.
+        suppress_below: small-count suppression threshold of the payloads (0 = off).
+    """
+
+    software_version: str
+    site_id: str
+    device_id: str
+    uptime_s: float
+    camera_state: str
+    camera_detail: str
+    last_frame_age_s: float | None
+    fps: float | None
+    detector_ms: float | None
+    model_name: str
+    model_sha256: str
+    model_licence: str
+    broker_state: str
+    broker_detail: str
+    outbox_backlog: int | None
+    outbox_oldest_s: float | None
+    outbox_dropped: int | None
+    outbox_write_errors: int | None
+    last_coverage: float | None
+    temperature_c: float | None
+    throttled: bool | None
+    disk_free_bytes: int | None
+    snapshots_enabled: bool
+    privacy_masks: int
+    suppress_below: int

@@ -17,9 +17,11 @@ from types import FrameType
 
 from pydantic import SecretStr
 
+from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
+from edge.errors import ConfigError
 from edge.pipeline import model_path
 from edge.service import Service, open_camera
 
@@ -41,8 +43,33 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
         timer = threading.Timer(duration_s, stop.set)
         timer.daemon = True
         timer.start()
-    service.run(stop)
+    api = start_api(settings, service) if settings.api.enabled else None
+    try:
+        service.run(stop)
+    finally:
+        if api is not None:
+            api.stop()
     logger.info("stopped")
+
+
+def start_api(settings: Settings, service: Service) -> ApiServer:
+    """Serve the status API and pages in a thread; the password is required."""
+    if settings.api_password is None or not settings.api_password.get_secret_value():
+        raise ConfigError(
+            "the status API needs a password: set FOOTFALL_API_PASSWORD or the systemd credential "
+            "of that name (or FOOTFALL_API__ENABLED=false)"
+        )
+    tls = settings.api
+    app = create_app(service, password=settings.api_password, secure_cookies=tls.tls_cert_file is not None)
+    server = ApiServer(
+        app,
+        host=tls.host,
+        port=tls.port,
+        tls_cert_file=str(tls.tls_cert_file) if tls.tls_cert_file else None,
+        tls_key_file=str(tls.tls_key_file) if tls.tls_key_file else None,
+    )
+    server.start()
+    return server
 
 
 def demo_settings(settings: Settings) -> Settings:

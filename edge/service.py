@@ -12,6 +12,7 @@ request, which is anonymised before it is encoded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from edge import __version__
 from edge.aggregate import CountTotals, IntervalAggregator, frame_brightness
+from edge.assets import load_manifest
 from edge.calibration import Calibration
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
@@ -47,7 +49,15 @@ from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_tracker
 from edge.privacy.masks import MaskPainter
 from edge.privacy.snapshot import anonymise, encode_jpeg
-from edge.records import CountEvents, Detections, Direction, Frame, FrameQuality, IntervalCount
+from edge.records import (
+    CountEvents,
+    Detections,
+    DeviceStatus,
+    Direction,
+    Frame,
+    FrameQuality,
+    IntervalCount,
+)
 from edge.sources import (
     FrameSource,
     LatestFrameReader,
@@ -57,6 +67,7 @@ from edge.sources import (
     VideoFileSource,
     open_source,
 )
+from edge.system import read_system
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +156,8 @@ class Service:
         self._clock = clock
         self._monotonic = monotonic
         self.figures = LiveFigures(started_s=monotonic())
+        self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+        self._model_licence = _licence_of(model_file)
         self._reader = LatestFrameReader(source)
         self._detector = OnnxDetector(
             model_file,
@@ -167,7 +180,65 @@ class Service:
         )
         calibration.subscribe(self._calibration_saved)
 
-    # --- public, thread-safe views -------------------------------------------------------
+    # --- public, thread-safe views (the API's `Device` port) -----------------------------------
+
+    def status(self) -> DeviceStatus:
+        """The device's state now, for the status API, the pages and /metrics."""
+        now_s = self._monotonic()
+        with self.figures.lock:
+            figures = self.figures
+            last_frame_age_s = None if figures.last_frame_s is None else now_s - figures.last_frame_s
+            camera = (figures.camera_state, figures.camera_error, figures.fps, figures.detector_ms)
+            coverage = figures.last_coverage
+        delivery = self.delivery_status()
+        outbox = self.outbox_stats()
+        system = read_system(self.outbox.path.parent)
+        return DeviceStatus(
+            software_version=__version__,
+            site_id=self.settings.mqtt.site_id,
+            device_id=_device_id(self.settings),
+            uptime_s=now_s - self.figures.started_s,
+            camera_state=camera[0],
+            camera_detail=camera[1],
+            last_frame_age_s=last_frame_age_s,
+            fps=camera[2],
+            detector_ms=camera[3],
+            model_name=self.model_file.name,
+            model_sha256=self._model_digest,
+            model_licence=self._model_licence,
+            broker_state=str(delivery.connection.state) if delivery else "off",
+            broker_detail=delivery.connection.detail if delivery else "",
+            outbox_backlog=outbox.backlog_rows if outbox else None,
+            outbox_oldest_s=outbox.oldest_undelivered_age_s if outbox else None,
+            outbox_dropped=outbox.dropped_undelivered if outbox else None,
+            outbox_write_errors=outbox.write_errors if outbox else None,
+            last_coverage=coverage,
+            temperature_c=system.temperature_c,
+            throttled=system.throttled,
+            disk_free_bytes=system.disk_free_bytes,
+            snapshots_enabled=self.settings.api.snapshots,
+            privacy_masks=len(self.calibration.current().masks),
+            suppress_below=self.settings.payload.suppress_below,
+        )
+
+    def recent_counts(self, limit: int) -> list[IntervalCount]:
+        with self.figures.lock:
+            return list(self.figures.recent[-limit:])
+
+    def live_counts(self) -> dict[str, tuple[int, int]]:
+        with self.figures.lock:
+            totals = self.figures.live_totals
+            summary = totals.summary() if totals is not None else None
+        if summary is None:
+            return {}
+        return {line.line_id: (line.in_count, line.out_count) for line in summary.lines}
+
+    def current_calibration(self) -> Calibration:
+        return self.calibration.current()
+
+    def apply_calibration(self, calibration: Calibration) -> None:
+        """Save and use `calibration` from the next frame (the previous file is kept in the history)."""
+        self.calibration.apply(calibration)
 
     def snapshot_jpeg(self) -> bytes | None:
         """The newest frame with every detected person pixelated, as JPEG; None before any frame."""
@@ -380,6 +451,15 @@ def open_camera(settings: Settings) -> FrameSource:
     if uri.startswith("/dev/video"):
         return UsbCameraSource(uri, width=source.width, height=source.height, fps=fps)
     return open_source(uri, fps=fps)
+
+
+def _licence_of(model_file: Path) -> str:
+    """The licence of a manifest model with this file name, else "unknown"."""
+    try:
+        assets = load_manifest()
+    except FootfallError:
+        return "unknown"
+    return next((asset.licence for asset in assets if asset.file_name == model_file.name), "unknown")
 
 
 def _device_id(settings: Settings) -> str:

@@ -1,0 +1,214 @@
+"""`create_app`: the FastAPI application of the device; every route but `/healthz` needs the password."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from pydantic import SecretStr
+
+from edge.api.auth import SESSION_COOKIE, Authenticator
+from edge.api.health import assess
+from edge.api.metrics import render_metrics
+from edge.api.ports import Device
+from edge.calibration import parse_calibration
+from edge.errors import ConfigError
+from edge.records import IntervalCount
+
+logger = logging.getLogger(__name__)
+
+STATIC = resources.files("edge.api") / "static"
+# Most intervals one /api/counts request returns (a day of minutes).
+MAX_COUNTS = 1440
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = False) -> FastAPI:
+    """The API and pages for `device`, protected by `password`.
+
+    Args:
+        device: the running service's port.
+        password: the device password: pages log in with it, the API takes it as a bearer token.
+        secure_cookies: mark the session cookie Secure (when served over HTTPS).
+    """
+    auth = Authenticator(password)
+    app = FastAPI(
+        title="footfall-edge device API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, behind authentication
+    )
+
+    def api_user(request: Request) -> None:
+        if not (auth.bearer_ok(request.headers.get("authorization")) or _session_ok(auth, request)):
+            raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+
+    def page_user(request: Request) -> None:
+        if not _session_ok(auth, request):
+            raise HTTPException(303, headers={"Location": "/login"})
+
+    api = [Depends(api_user)]
+    page = [Depends(page_user)]
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", dependencies=api)
+    def readyz() -> JSONResponse:
+        status = device.status()
+        ready = status.camera_state == "ok"
+        return JSONResponse(
+            {"ready": ready, "camera": status.camera_state}, status_code=200 if ready else 503
+        )
+
+    @app.get("/api/status", dependencies=api)
+    def api_status() -> dict[str, Any]:
+        status = device.status()
+        verdict = assess(status)
+        return {**dataclasses.asdict(status), "health": verdict.level.value, "reasons": list(verdict.reasons)}
+
+    @app.get("/api/counts", dependencies=api)
+    def api_counts(limit: Annotated[int, Query(ge=1, le=MAX_COUNTS)] = 60) -> list[dict[str, Any]]:
+        return [_interval_json(interval) for interval in device.recent_counts(limit)]
+
+    @app.get("/api/live", dependencies=api)
+    def api_live() -> dict[str, dict[str, int]]:
+        return {line: {"in": counts[0], "out": counts[1]} for line, counts in device.live_counts().items()}
+
+    @app.get("/api/calibration", dependencies=api)
+    def get_calibration() -> Response:
+        return Response(device.current_calibration().to_json(), media_type="application/json")
+
+    @app.put("/api/calibration", dependencies=api)
+    async def put_calibration(request: Request) -> Response:
+        body = await request.body()
+        try:
+            calibration = parse_calibration(body, source="calibration")
+        except ConfigError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        try:
+            device.apply_calibration(calibration)
+        except ConfigError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=500)
+        logger.info("calibration changed through the API by %s", _client(request))
+        return Response(calibration.to_json(), media_type="application/json")
+
+    @app.get("/api/snapshot.jpg", dependencies=api)
+    def snapshot(request: Request) -> Response:
+        if not device.status().snapshots_enabled:
+            raise HTTPException(403, "snapshots are disabled on this device (api.snapshots)")
+        image = device.snapshot_jpeg()
+        logger.info("snapshot requested by %s", _client(request))
+        if image is None:
+            raise HTTPException(404, "no frame yet")
+        return Response(image, media_type="image/jpeg", headers=NO_STORE)
+
+    @app.get("/metrics", dependencies=api)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render_metrics(device.status), media_type="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json", dependencies=api, include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return get_openapi(title=app.title, version=app.version, routes=app.routes)
+
+    _add_pages(app, auth, page, secure_cookies)
+    return app
+
+
+def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookies: bool) -> None:
+    """Login, logout, the health and calibration pages and their static files."""
+
+    @app.get("/login", include_in_schema=False)
+    def login_page() -> HTMLResponse:
+        return _page("login.html")
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        # A one-field urlencoded form: parsed here rather than adding python-multipart.
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        password_field = form.get("password", [""])[0]
+        client = _client(request)
+        if auth.login_blocked(client):
+            raise HTTPException(429, "too many failed logins; wait a minute")
+        if not _same_origin(request) or not auth.password_matches(password_field):
+            auth.record_failure(client)
+            logger.warning("failed login from %s", client)
+            return RedirectResponse("/login?failed=1", status_code=303)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            auth.new_session(),
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookies,
+            max_age=12 * 3600,
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/", dependencies=page, include_in_schema=False)
+    def health_page() -> HTMLResponse:
+        return _page("health.html")
+
+    @app.get("/calibration", dependencies=page, include_in_schema=False)
+    def calibration_page() -> HTMLResponse:
+        return _page("calibration.html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        return _static(name)
+
+
+def _session_ok(auth: Authenticator, request: Request) -> bool:
+    return auth.session_ok(request.cookies.get(SESSION_COOKIE))
+
+
+def _same_origin(request: Request) -> bool:
+    """A login form posted from another site is refused (with SameSite=Strict, against CSRF)."""
+    origin = request.headers.get("origin")
+    return origin is None or origin.split("://", 1)[-1] == request.headers.get("host")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _page(name: str) -> HTMLResponse:
+    return HTMLResponse((STATIC / name).read_text(encoding="utf-8"), headers=NO_STORE)
+
+
+_MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+
+def _static(name: str) -> Response:
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    resource = STATIC / name
+    if "/" in name or name.startswith(".") or suffix not in _MEDIA_TYPES or not resource.is_file():
+        raise HTTPException(404, "not found")
+    return Response(resource.read_bytes(), media_type=_MEDIA_TYPES[suffix])
+
+
+def _interval_json(interval: IntervalCount) -> dict[str, Any]:
+    quality = interval.quality
+    return {
+        "start": interval.start.isoformat(),
+        "end": interval.end.isoformat(),
+        "lines": [
+            {"line_id": line.line_id, "in": line.in_count, "out": line.out_count} for line in interval.lines
+        ],
+        "zones": [dataclasses.asdict(zone) for zone in interval.zones],
+        "quality": dataclasses.asdict(quality),
+    }

@@ -1,0 +1,41 @@
+"""The one port the API needs from the service: read status and counts, change calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from edge.calibration import Calibration
+from edge.records import DeviceStatus, IntervalCount
+
+
+class Device(Protocol):
+    """What the running service exposes to the API; every method is thread-safe and quick."""
+
+    def status(self) -> DeviceStatus:
+        """The device's state now."""
+        ...
+
+    def recent_counts(self, limit: int) -> Sequence[IntervalCount]:
+        """The last closed intervals, oldest first, at most `limit`."""
+        ...
+
+    def live_counts(self) -> Mapping[str, tuple[int, int]]:
+        """(in, out) per line since the current calibration was applied: for technicians on site."""
+        ...
+
+    def current_calibration(self) -> Calibration:
+        """The calibration in force."""
+        ...
+
+    def apply_calibration(self, calibration: Calibration) -> None:
+        """Count with `calibration` from the next frame on; the previous one is kept on disk.
+
+        Raises:
+            edge.errors.ConfigError: it could not be saved; the old one stays in force.
+        """
+        ...
+
+    def snapshot_jpeg(self) -> bytes | None:
+        """The newest frame, every person pixelated and masks blacked out, as JPEG; None if none yet."""
+        ...
