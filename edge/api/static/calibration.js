@@ -15,6 +15,8 @@ let mode = "move";
 let draft = null;   // shape being drawn
 let dragging = null; // {item, index}
 let live = {};
+// The overlay's user units are the snapshot's pixels, so handles stay round and labels upright.
+let W = 1280, H = 720;
 
 function point(event) {
   const box = svg.getBoundingClientRect();
@@ -29,16 +31,23 @@ function el(name, attributes, parent = svg) {
   return node;
 }
 
+function label(text, x, y) {
+  const node = el("text", { x: Math.min(x * W + 8, W - 8), y: Math.max(y * H - 8, 20), fill: "#fff", stroke: "#000", "stroke-width": 3, "paint-order": "stroke", "font-size": Math.max(W, H) * 0.022, "font-family": "system-ui, sans-serif", "text-anchor": x > 0.8 ? "end" : "start" });
+  node.textContent = text;
+}
+
 function inArrow(a, b) {
   // s(P) = (Bx-Ax)(Py-Ay) - (By-Ay)(Px-Ax) > 0 on the "in" side: the normal (-(By-Ay), Bx-Ax).
   const mx = (a[0] + b[0]) / 2, my = (a[1] + b[1]) / 2;
-  const nx = -(b[1] - a[1]), ny = b[0] - a[0];
+  // In pixels, so the arrow is square to the line on screen, then back to normalised units.
+  const nx = -(b[1] - a[1]) * H, ny = (b[0] - a[0]) * W;
   const length = Math.hypot(nx, ny) || 1;
-  return [mx, my, mx + (nx / length) * 0.06, my + (ny / length) * 0.06];
+  const reach = 0.06 * Math.max(W, H);
+  return [mx, my, mx + (nx / length) * reach / W, my + (ny / length) * reach / H];
 }
 
 function handle(x, y, item, index) {
-  const circle = el("circle", { cx: x, cy: y, r: 0.014, fill: "#fff", stroke: "#2b6cb0", "stroke-width": 2, "vector-effect": "non-scaling-stroke", class: "handle" });
+  const circle = el("circle", { cx: x * W, cy: y * H, r: Math.max(W, H) * 0.011, fill: "#fff", stroke: "#2b6cb0", "stroke-width": 2, "vector-effect": "non-scaling-stroke", class: "handle" });
   circle.style.cursor = "grab";
   circle.addEventListener("pointerdown", (event) => {
     if (mode !== "move") return;
@@ -55,19 +64,21 @@ function draw() {
   el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#f6e05e" }, marker);
   for (const [kind, colour] of [["zones", "#38a169"], ["masks", "#000"]]) {
     for (const item of model[kind]) {
-      el("polygon", { points: item.polygon.map((p) => p.join(",")).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke: colour, "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
+      el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke: colour, "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
       item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
+      label(item.id, item.polygon[0][0], item.polygon[0][1]);
     }
   }
   for (const line of model.lines) {
-    el("line", { x1: line.a[0], y1: line.a[1], x2: line.b[0], y2: line.b[1], stroke: "#f6e05e", "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
+    el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: "#f6e05e", "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
     const [x1, y1, x2, y2] = inArrow(line.a, line.b);
-    el("line", { x1, y1, x2, y2, stroke: "#f6e05e", "stroke-width": 3, "vector-effect": "non-scaling-stroke", "marker-end": "url(#arrow)", class: "in-arrow" });
+    label(`${line.id}: in`, x2, y2);
+    el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: "#f6e05e", "stroke-width": 3, "vector-effect": "non-scaling-stroke", "marker-end": "url(#arrow)", class: "in-arrow" });
     handle(line.a[0], line.a[1], line, "a");
     handle(line.b[0], line.b[1], line, "b");
   }
   if (draft) {
-    const points = draft.points.map((p) => p.join(",")).join(" ");
+    const points = draft.points.map((p) => `${p[0] * W},${p[1] * H}`).join(" ");
     el("polyline", { points, fill: "none", stroke: "#2b6cb0", "stroke-width": 3, "stroke-dasharray": "6 4", "vector-effect": "non-scaling-stroke" });
   }
   listItems();
@@ -163,7 +174,14 @@ document.querySelectorAll("[data-mode]").forEach((button) => button.addEventList
 document.getElementById("refresh").addEventListener("click", () => {
   document.getElementById("snapshot").src = `/api/snapshot.jpg?t=${Date.now()}`;
 });
+document.getElementById("snapshot").addEventListener("load", (event) => {
+  W = event.target.naturalWidth || W;
+  H = event.target.naturalHeight || H;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  draw();
+});
 document.getElementById("snapshot").addEventListener("error", () => {
+  document.getElementById("stage").style.aspectRatio = `${W} / ${H}`;
   say("No snapshot available (snapshots may be disabled on this device); lines can still be edited.", "error");
 });
 

@@ -1,0 +1,108 @@
+"""The pages in headless Chromium (Debian's, via Playwright): log in, read health, draw and save a line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.integration.api.conftest import PASSWORD, Served, served  # noqa: F401 - the fixture
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENS = Path("/tmp/footfall-screens")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _log_in(browser: Browser, base_url: str, *, phone: bool = False) -> Page:
+    viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+    page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+    page.goto(base_url + "/")
+    expect(page).to_have_url(base_url + "/login")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base_url + "/")
+    return page
+
+
+def test_wrong_password_stays_on_the_login_page(browser: Browser, served: Served) -> None:  # noqa: F811
+    page = browser.new_page()
+    page.goto(served.base_url + "/login")
+    page.fill("#password", "not it")
+    page.click("button[type=submit]")
+    expect(page.locator("#failed")).to_be_visible()
+    page.close()
+
+
+def test_health_page_shows_live_values_and_the_verdict(browser: Browser, served: Served) -> None:  # noqa: F811
+    SCREENS.mkdir(exist_ok=True)
+    page = _log_in(browser, served.base_url)
+    expect(page.locator("#verdict")).to_have_text("Counting normally")
+    expect(page.locator("#figures")).to_contain_text("9.8 frames/s")
+    expect(page.locator("#figures")).to_contain_text("yolox_nano.onnx (Apache-2.0)")
+    expect(page.locator("#chart rect")).to_have_count(30)
+    page.screenshot(path=str(SCREENS / "health.png"), full_page=True)
+    served.device.set_status(broker_state="unreachable", last_coverage=0.4)
+    expect(page.locator("#verdict")).to_have_text("Degraded: check the reasons", timeout=8000)
+    expect(page.locator("#reasons")).to_contain_text("broker unreachable")
+    expect(page.locator("#dot")).to_have_class("dot amber")
+    page.screenshot(path=str(SCREENS / "health-amber.png"), full_page=True)
+    page.close()
+
+
+def test_draw_a_line_save_it_and_see_it_applied(browser: Browser, served: Served) -> None:  # noqa: F811
+    page = _log_in(browser, served.base_url)
+    page.goto(served.base_url + "/calibration")
+    expect(page.locator("#items li")).to_have_count(2)  # the two lines of the PETS09 example
+    expect(page.locator("#items")).to_contain_text("in 3 · out 1")
+    page.click("button[data-mode=line]")
+    box = page.locator("#overlay").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.8 * box["height"], steps=8)
+    page.mouse.up()
+    expect(page.locator("#items li")).to_have_count(3)
+    page.locator("#items li").nth(2).locator("input").fill("bus-stop")
+    page.locator("#items li").nth(2).locator("input").press("Enter")
+    page.screenshot(path=str(SCREENS / "calibration.png"), full_page=True)
+    page.click("#save")
+    expect(page.locator("#message")).to_have_text("Saved: counting with this calibration now.")
+    applied = served.device.applied[-1]
+    line = next(line for line in applied.lines if line.line_id == "bus-stop")
+    assert line.a == pytest.approx((0.2, 0.8), abs=0.01)
+    assert line.b == pytest.approx((0.8, 0.8), abs=0.01)
+    assert json.loads(applied.to_json())["lines"][-1]["id"] == "bus-stop"
+    page.close()
+
+
+def test_a_bad_save_shows_the_validation_error(browser: Browser, served: Served) -> None:  # noqa: F811
+    page = _log_in(browser, served.base_url, phone=True)
+    page.goto(served.base_url + "/calibration")
+    expect(page.locator("#items li")).to_have_count(2)
+    page.locator("#items li").nth(1).locator("input").fill("vertical")  # a duplicate id
+    page.locator("#items li").nth(1).locator("input").press("Enter")
+    page.click("#save")
+    expect(page.locator("#message")).to_contain_text('duplicate line id "vertical"')
+    page.screenshot(path=str(SCREENS / "calibration-phone-error.png"), full_page=True)
+    assert served.device.applied == []
+    page.close()
