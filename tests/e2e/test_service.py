@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,13 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
 from edge.assets import fetch, find_asset
 from edge.deliver import COUNTS_SCHEMA, payload_schema
 from tests.conftest import SHARED_MIRROR
-from tests.integration.deliver.mosquitto import MosquittoBroker
+from tests.integration.deliver.mosquitto import MosquittoBroker, free_port
 from tests.integration.deliver.subscriber import RecordingSubscriber
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +27,8 @@ FOOTFALL = Path(sys.executable).parent / "footfall"
 INTERVAL_S = 10
 # Long enough for several intervals and some of the clip's visitors (one every ~20 s).
 RUN_S = 75.0
+API_PORT = free_port()
+API_PASSWORD = "street-test-password"
 
 
 @pytest.fixture
@@ -58,7 +62,8 @@ def service(
             "FOOTFALL_MQTT__DEVICE_ID": "demo-1",
             "FOOTFALL_MQTT__SITE_ID": "test-site",
             "FOOTFALL_MQTT__KEEPALIVE_S": "2",
-            "FOOTFALL_API__ENABLED": "false",
+            "FOOTFALL_API__PORT": str(API_PORT),
+            "FOOTFALL_API_PASSWORD": API_PASSWORD,
         }
     )
     processes: list[subprocess.Popen[str]] = []
@@ -84,7 +89,24 @@ def test_counts_reach_a_subscriber_and_sigterm_delivers_the_partial_interval(
     process = service()
     try:
         assert subscriber.wait_for(lambda s: "online" in s.status_payloads(), timeout_s=30)
-        time.sleep(RUN_S)
+        time.sleep(RUN_S / 2)
+        # A technician adds a line from the calibration page: counted from now on, no restart.
+        api = f"http://127.0.0.1:{API_PORT}"
+        bearer = {"Authorization": f"Bearer {API_PASSWORD}"}
+        assert httpx.get(api + "/api/status").status_code == 401
+        status = httpx.get(api + "/api/status", headers=bearer).json()
+        assert status["camera_state"] == "ok"
+        assert status["broker_state"] == "connected"
+        calibration = httpx.get(api + "/api/calibration", headers=bearer).json()
+        calibration["lines"].append({"id": "doorway", "a": [0.1, 0.9], "b": [0.9, 0.9]})
+        changed = httpx.put(api + "/api/calibration", headers=bearer, content=json.dumps(calibration))
+        assert changed.status_code == 200, changed.text
+        assert "doorway" in httpx.get(api + "/api/live", headers=bearer).json() or subscriber.wait_for(
+            lambda s: any(line["line_id"] == "doorway" for d in s.counts for line in d["lines"]), timeout_s=5
+        )
+        snapshot = httpx.get(api + "/api/snapshot.jpg", headers=bearer)
+        assert snapshot.headers["cache-control"] == "no-store"
+        time.sleep(RUN_S / 2)
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         delivered_before_stop = len(subscriber.counts)
         process.send_signal(signal.SIGTERM)
@@ -108,10 +130,19 @@ def test_counts_reach_a_subscriber_and_sigterm_delivers_the_partial_interval(
     starts = [document["start"] for document in counts]
     assert starts == sorted(starts)
     # The camera delivered frames the whole time: intervals after the first are observed (almost) fully.
-    middle = counts[1:-1]
+    # The calibration change closes the running interval early and a new one starts at the same
+    # boundary: two partial messages share that start; every other interval is observed fully.
+    shared = {start for start in starts if starts.count(start) > 1}
+    assert len(shared) <= 1  # none if the change fell on a boundary
+    middle = [document for document in counts[1:-1] if document["start"] not in shared]
     assert middle
     assert all(document["quality"]["coverage"] > 0.8 for document in middle), middle
+    split = [document for document in counts if document["start"] in shared]
+    assert not split or sum(document["quality"]["observed_s"] for document in split) > 0.8 * INTERVAL_S
     # People came to the table: visits counted, never a track id or a box in a message.
     visits = sum(zone["visits"] for document in counts for zone in document["zones"])
     assert visits >= 2
     assert "track" not in str(counts)
+    # After the change through the API, intervals carry the new line, without a restart.
+    assert any(line["line_id"] == "doorway" for document in counts[-3:] for line in document["lines"])
+    assert all(line["line_id"] != "doorway" for line in counts[0]["lines"])
