@@ -22,6 +22,9 @@ from edge.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+# Earlier calibrations kept in the history folder; older ones are deleted (README, retention).
+HISTORY_VERSIONS = 50
+
 
 @dataclass(frozen=True, slots=True)
 class CalibrationVersion:
@@ -95,6 +98,8 @@ class CalibrationStore:
         stamp = self._clock().strftime("%Y%m%dT%H%M%S.%fZ")
         archived = self.history_dir / f"{stamp}.json"
         archived.write_bytes(self._path.read_bytes())
+        for expired in sorted(self.history_dir.glob("*.json"), reverse=True)[HISTORY_VERSIONS:]:
+            expired.unlink()
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -167,6 +167,7 @@ class Service:
         )
         self._tracker = build_tracker(settings)
         self._pending_calibration: Calibration | None = None
+        self._last_events_s = 0.0
         self._calibration_lock = threading.Lock()
         self._counter, self._aggregator = self._count_stages(calibration.current())
         self.outbox = SqliteOutbox(
@@ -285,7 +286,7 @@ class Service:
                     self._submit(self._aggregator.tick(self._clock()))
                     continue
                 self._apply_pending_calibration()
-                last_events_s = latest.frame.timestamp_s
+                last_events_s = self._last_events_s = latest.frame.timestamp_s
                 self._count_frame(latest.frame, latest.skipped)
                 # Only after a frame went through: a stuck camera or model stops the pings.
                 self._notifier.ready()
@@ -320,7 +321,8 @@ class Service:
             figures.last_frame_s = now_s
             figures.frames += 1
             figures.camera_state, figures.camera_error = "ok", ""
-            figures.latest_frame, figures.latest_boxes = frame, found
+            if self.settings.api.snapshots:  # with snapshots off, no frame outlives its processing
+                figures.latest_frame, figures.latest_boxes = frame, found
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
 
@@ -373,9 +375,7 @@ class Service:
         if calibration is None:
             return
         # The interval so far was counted with the old lines: close it early, then start afresh.
-        with self.figures.lock:
-            last_s = self.figures.latest_frame.timestamp_s if self.figures.latest_frame else 0.0
-        self._close_interval(last_s)
+        self._close_interval(self._last_events_s)
         self._counter, self._aggregator = self._count_stages(calibration)
         logger.info("counting with the new calibration from now on")
 

@@ -221,7 +221,11 @@ class IntervalAggregator:
         current, last_at = self._current, self._last_at
         if current is None or last_at is None:
             if events is not None and (events.crossings or events.visits):
-                logger.warning("close: events without any frame are not counted: %s", events)
+                logger.warning(
+                    "close: %d crossings and %d visits without any frame are not counted",
+                    len(events.crossings),
+                    len(events.visits),
+                )
             return None
         window_end = last_at + min(max(now - last_at, timedelta(0)), self._max_frame_gap)
         window_start = max(last_at, self._attributed_until or last_at)
