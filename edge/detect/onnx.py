@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
+
+# onnxruntime >= 1.2x on Linux records device and usage events (Microsoft 1DS telemetry) in
+# ~/.cache/Microsoft/DeveloperTools and queues them for upload. A municipal counter must send
+# nothing to third parties: this switch is only honoured if set before onnxruntime is loaded
+# (found by tests/e2e/test_privacy_audit.py; README D-014).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+import onnxruntime as ort  # after the telemetry switch above, on purpose
 
 from edge.detect.letterbox import Letterbox
 from edge.detect.yolox import YoloxDecoder
