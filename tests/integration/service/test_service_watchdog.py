@@ -18,6 +18,7 @@ import pytest
 
 from edge.calibration_store import CalibrationStore
 from edge.config import ApiSettings, MqttSettings, OutboxSettings, Settings
+from edge.detect import OnnxDetector
 from edge.notify import SystemdNotifier
 from edge.records import Frame
 from edge.service import Service
@@ -130,3 +131,38 @@ def test_ready_then_watchdog_pings_which_stop_when_the_camera_hangs(
 def _quiet_for(messages: list[tuple[float, str]], seconds: float) -> bool:
     last = messages[-1][0] if messages else time.monotonic()
     return time.monotonic() - last >= seconds
+
+
+def test_the_snapshot_pixelates_everyone_the_detector_finds(
+    tmp_path: Path, model_path: Path, shared_data: Path
+) -> None:
+    raw = np.asarray(cv2.imread(str(shared_data / "PETS09-S2L1-300" / "img1" / "000001.jpg")), dtype=np.uint8)
+    camera = StuckCamera([raw])
+    calibration = tmp_path / "calibration.json"
+    shutil.copyfile(PROJECT_ROOT / "calibration" / "examples" / "pets09-s2l1.json", calibration)
+    settings = Settings(
+        calibration=calibration,
+        outbox=OutboxSettings(path=tmp_path / "outbox.sqlite3"),
+        mqtt=MqttSettings(enabled=False),
+        api=ApiSettings(enabled=False),
+    )
+    service = Service(
+        settings, source=camera, model_file=model_path, calibration=CalibrationStore(calibration)
+    )
+    stop = threading.Event()
+    runner = threading.Thread(target=service.run, args=(stop,))
+    runner.start()
+    try:
+        assert camera.stalled.wait(30)
+        jpeg = service.snapshot_jpeg()
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+    assert jpeg is not None
+    detector = OnnxDetector(model_path)
+    people_in_raw = detector.detect(Frame(0, 0.0, raw))
+    assert (people_in_raw.scores >= 0.5).sum() >= 3
+    snapshot = np.asarray(cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR), dtype=np.uint8)
+    assert snapshot.shape == raw.shape
+    people_in_snapshot = detector.detect(Frame(0, 0.0, snapshot))
+    assert not (people_in_snapshot.scores >= 0.3).any()
