@@ -259,8 +259,17 @@ class Service:
         return self.delivery.outbox_stats()
 
     def health(self) -> PipelineHealth:
+        """Figures for the retained MQTT health message (the Pi's readings included)."""
+        system = read_system(self.outbox.path.parent)
         with self.figures.lock:
-            return PipelineHealth(fps=self.figures.fps, coverage=self.figures.last_coverage)
+            return PipelineHealth(
+                fps=self.figures.fps,
+                coverage=self.figures.last_coverage,
+                temperature_c=system.temperature_c,
+                throttled=system.throttled,
+                disk_free_bytes=system.disk_free_bytes,
+                camera_state=self.figures.camera_state,
+            )
 
     # --- lifecycle ---------------------------------------------------------------------------
 

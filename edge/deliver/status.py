@@ -80,8 +80,14 @@ class PipelineHealth:
         fps: frames processed per second lately.
         coverage: share 0-1 of the last closed interval the camera actually observed.
         temperature_c: SoC temperature in degrees Celsius, where the board exposes it.
+        throttled: Raspberry Pi throttling or under-voltage now, where known.
+        disk_free_bytes: free space for the outbox (the SD card), where known.
+        camera_state: "starting", "ok", "stalled" or "failed".
     """
 
     fps: float | None = None
     coverage: float | None = None
     temperature_c: float | None = None
+    throttled: bool | None = None
+    disk_free_bytes: int | None = None
+    camera_state: str | None = None

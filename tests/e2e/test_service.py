@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from edge.assets import fetch, find_asset
-from edge.deliver import COUNTS_SCHEMA, payload_schema
+from edge.deliver import COUNTS_SCHEMA, HEALTH_SCHEMA, payload_schema
 from tests.conftest import SHARED_MIRROR
 from tests.integration.deliver.mosquitto import MosquittoBroker, free_port
 from tests.integration.deliver.subscriber import RecordingSubscriber
@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FOOTFALL = Path(sys.executable).parent / "footfall"
 INTERVAL_S = 10
 # Long enough for several intervals and some of the clip's visitors (one every ~20 s).
-RUN_S = 75.0
+RUN_S = 120.0
 API_PORT = free_port()
 API_PASSWORD = "street-test-password"
 
@@ -62,6 +62,7 @@ def service(
             "FOOTFALL_MQTT__DEVICE_ID": "demo-1",
             "FOOTFALL_MQTT__SITE_ID": "test-site",
             "FOOTFALL_MQTT__KEEPALIVE_S": "2",
+            "FOOTFALL_MQTT__HEALTH_INTERVAL_S": "10",
             "FOOTFALL_API__PORT": str(API_PORT),
             "FOOTFALL_API_PASSWORD": API_PASSWORD,
         }
@@ -143,6 +144,13 @@ def test_counts_reach_a_subscriber_and_sigterm_delivers_the_partial_interval(
     visits = sum(zone["visits"] for document in counts for zone in document["zones"])
     assert visits >= 2
     assert "track" not in str(counts)
+    # The retained health summary carries the device's own readings.
+    health_schema = jsonschema.Draft202012Validator(payload_schema(HEALTH_SCHEMA))
+    assert subscriber.health
+    for document in subscriber.health:
+        health_schema.validate(document)
+    assert subscriber.health[-1]["camera_state"] == "ok"
+    assert subscriber.health[-1]["disk_free_bytes"] > 0
     # After the change through the API, intervals carry the new line, without a restart.
     assert any(line["line_id"] == "doorway" for document in counts[-3:] for line in document["lines"])
     assert all(line["line_id"] != "doorway" for line in counts[0]["lines"])
