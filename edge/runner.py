@@ -23,7 +23,8 @@ from edge.calibration_store import CalibrationStore
 from edge.config import Settings
 from edge.errors import ConfigError
 from edge.pipeline import model_path
-from edge.service import Service, open_camera
+from edge.service import Service
+from edge.service_build import open_camera
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from edge import __version__
 from edge.aggregate import CountTotals, IntervalAggregator, frame_brightness
-from edge.assets import load_manifest
 from edge.calibration import Calibration
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
@@ -31,16 +30,9 @@ from edge.count import SceneCounter
 from edge.deliver import (
     Delivery,
     DeliveryStatus,
-    MqttOptions,
-    MqttProtocol,
-    MqttPublisher,
     OutboxStats,
-    PayloadFormat,
-    PayloadRenderer,
     PipelineHealth,
     SqliteOutbox,
-    TlsFiles,
-    Topics,
     default_outbox_path,
 )
 from edge.detect import OnnxDetector
@@ -53,19 +45,14 @@ from edge.records import (
     CountEvents,
     Detections,
     DeviceStatus,
-    Direction,
     Frame,
     FrameQuality,
     IntervalCount,
 )
+from edge.service_build import LocalOutbox, device_id, licence_of, mqtt_delivery
 from edge.sources import (
     FrameSource,
     LatestFrameReader,
-    PacedLoopSource,
-    PicameraSource,
-    UsbCameraSource,
-    VideoFileSource,
-    open_source,
 )
 from edge.system import read_system
 
@@ -102,32 +89,6 @@ class LiveFigures:
     live_totals: CountTotals | None = None
 
 
-class LocalOutbox:
-    """Delivery when no broker is configured: intervals are committed to the outbox only."""
-
-    def __init__(self, outbox: SqliteOutbox) -> None:
-        self._outbox = outbox
-
-    def start(self) -> None:
-        logger.info("MQTT is off: counts are kept in the outbox %s", self._outbox.path)
-
-    def submit(self, interval: IntervalCount) -> int | None:
-        try:
-            return self._outbox.enqueue(interval)
-        except FootfallError:
-            logger.exception("interval %s not stored", interval.start.isoformat())
-            return None
-
-    def stop(self, timeout_s: float = 0.0) -> None:
-        del timeout_s  # nothing in flight
-
-    def outbox_stats(self) -> OutboxStats | None:
-        try:
-            return self._outbox.stats()
-        except FootfallError:
-            return None
-
-
 class Service:
     """The whole device in one object: build with settings, then `run(stop)`.
 
@@ -157,7 +118,7 @@ class Service:
         self._monotonic = monotonic
         self.figures = LiveFigures(started_s=monotonic())
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
-        self._model_licence = _licence_of(model_file)
+        self._model_licence = licence_of(model_file)
         self._reader = LatestFrameReader(source)
         self._detector = OnnxDetector(
             model_file,
@@ -172,12 +133,14 @@ class Service:
         self._counter, self._aggregator = self._count_stages(calibration.current())
         self.outbox = SqliteOutbox(
             settings.outbox.path or default_outbox_path(),
-            device_id=_device_id(settings),
+            device_id=device_id(settings),
             max_rows=settings.outbox.max_rows,
             retention_s=settings.outbox.retention_s,
         )
         self.delivery: Delivery | LocalOutbox = (
-            self._mqtt_delivery(settings) if settings.mqtt.enabled else LocalOutbox(self.outbox)
+            mqtt_delivery(settings, self.outbox, self.health)
+            if settings.mqtt.enabled
+            else LocalOutbox(self.outbox)
         )
         calibration.subscribe(self._calibration_saved)
 
@@ -197,7 +160,7 @@ class Service:
         return DeviceStatus(
             software_version=__version__,
             site_id=self.settings.mqtt.site_id,
-            device_id=_device_id(self.settings),
+            device_id=device_id(self.settings),
             uptime_s=now_s - self.figures.started_s,
             camera_state=camera[0],
             camera_detail=camera[1],
@@ -403,77 +366,3 @@ class Service:
     def _set_camera(self, state: str, reason: str) -> None:
         with self.figures.lock:
             self.figures.camera_state, self.figures.camera_error = state, reason
-
-    def _mqtt_delivery(self, settings: Settings) -> Delivery:
-        mqtt, payload = settings.mqtt, settings.payload
-        renderer = PayloadRenderer(
-            _device_id(settings),
-            mqtt.site_id,
-            format=PayloadFormat(payload.format),
-            suppress_below=payload.suppress_below,
-            inbound=Direction(payload.ngsi_inbound),
-            inbound_by_line={line: Direction(way) for line, way in payload.ngsi_inbound_by_line.items()},
-            location=(payload.longitude, payload.latitude)
-            if payload.longitude is not None and payload.latitude is not None
-            else None,
-        )
-        options = MqttOptions(
-            host=mqtt.host,
-            port=mqtt.port,
-            topics=Topics(mqtt.topic_prefix, mqtt.site_id, _device_id(settings)),
-            protocol=MqttProtocol(mqtt.protocol),
-            client_id=mqtt.client_id,
-            username=mqtt.username,
-            keepalive_s=mqtt.keepalive_s,
-            tls=TlsFiles(mqtt.ca_file, mqtt.client_cert_file, mqtt.client_key_file) if mqtt.tls else None,
-            reconnect_min_delay_s=mqtt.reconnect_min_delay_s,
-            reconnect_max_delay_s=mqtt.reconnect_max_delay_s,
-            max_inflight=mqtt.inflight_window + 2,
-            content_type=renderer.content_type,
-        )
-        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-        return Delivery(
-            self.outbox,
-            MqttPublisher(options, password=password),
-            renderer,
-            window=mqtt.inflight_window,
-            health=self.health,
-            health_interval_s=mqtt.health_interval_s,
-            prune_interval_s=settings.outbox.prune_interval_s,
-        )
-
-
-def open_camera(settings: Settings) -> FrameSource:
-    """The configured camera; a video file is played as one (real time, looped)."""
-    source = settings.source
-    uri, fps = source.uri, source.fps
-    if Path(uri).is_file():
-        path = Path(uri)
-        return PacedLoopSource(lambda: VideoFileSource(path, fps=fps))
-    if uri == "picamera" or uri.startswith("picamera:"):
-        number = int(uri.partition(":")[2] or 0)
-        return PicameraSource(
-            size=(source.width, source.height), fps=fps, camera_num=number, channel_order=source.channel_order
-        )
-    if uri.startswith("usb:"):
-        return UsbCameraSource(int(uri[4:]), width=source.width, height=source.height, fps=fps)
-    if uri.startswith("/dev/video"):
-        return UsbCameraSource(uri, width=source.width, height=source.height, fps=fps)
-    return open_source(uri, fps=fps)
-
-
-def _licence_of(model_file: Path) -> str:
-    """The licence of a manifest model with this file name, else "unknown"."""
-    try:
-        assets = load_manifest()
-    except FootfallError:
-        return "unknown"
-    return next((asset.licence for asset in assets if asset.file_name == model_file.name), "unknown")
-
-
-def _device_id(settings: Settings) -> str:
-    return settings.mqtt.device_id or "footfall"
-
-
-def software_version() -> str:
-    return __version__

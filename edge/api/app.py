@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -27,6 +28,10 @@ STATIC = resources.files("edge.api") / "static"
 # Most intervals one /api/counts request returns (a day of minutes).
 MAX_COUNTS = 1440
 NO_STORE = {"Cache-Control": "no-store"}
+# Largest calibration document accepted by PUT, bytes (a real one is a few kB).
+MAX_CALIBRATION_BYTES = 1_000_000
+# Largest login form accepted, bytes.
+MAX_LOGIN_BYTES = 4096
 
 
 def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = False) -> FastAPI:
@@ -47,7 +52,21 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
     )
 
     def api_user(request: Request) -> None:
-        if not (auth.bearer_ok(request.headers.get("authorization")) or _session_ok(auth, request)):
+        if _session_ok(auth, request):
+            return
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+        # A wrong token counts as a failed login: guessing through the API is throttled too.
+        client = _client(request)
+        retry_after_s = auth.retry_after_s(client)
+        if retry_after_s is not None:
+            raise HTTPException(
+                429, "too many failed attempts; wait a minute", headers=_retry_after(retry_after_s)
+            )
+        if not auth.bearer_ok(authorization):
+            auth.record_failure(client)
+            logger.warning("wrong API credentials from %s", client)
             raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
 
     def page_user(request: Request) -> None:
@@ -89,7 +108,7 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
 
     @app.put("/api/calibration", dependencies=api)
     async def put_calibration(request: Request) -> Response:
-        body = await request.body()
+        body = await _bounded_body(request, MAX_CALIBRATION_BYTES)
         try:
             calibration = parse_calibration(body, source="calibration")
         except ConfigError as exc:
@@ -133,11 +152,15 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         # A one-field urlencoded form: parsed here rather than adding python-multipart.
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        form = parse_qs((await _bounded_body(request, MAX_LOGIN_BYTES)).decode("utf-8", "replace"))
         password_field = form.get("password", [""])[0]
         client = _client(request)
-        if auth.login_blocked(client):
-            raise HTTPException(429, "too many failed logins; wait a minute")
+        retry_after_s = auth.retry_after_s(client)
+        if retry_after_s is not None:
+            # The login page again, saying why: a technician should not face raw JSON.
+            page = (STATIC / "login.html").read_text(encoding="utf-8")
+            blocked = page.replace('id="blocked" class="error" hidden', 'id="blocked" class="error"')
+            return HTMLResponse(blocked, status_code=429, headers={**NO_STORE, **_retry_after(retry_after_s)})
         if not _same_origin(request) or not auth.password_matches(password_field):
             auth.record_failure(client)
             logger.warning("failed login from %s", client)
@@ -180,6 +203,20 @@ def _same_origin(request: Request) -> bool:
     """A login form posted from another site is refused (with SameSite=Strict, against CSRF)."""
     origin = request.headers.get("origin")
     return origin is None or origin.split("://", 1)[-1] == request.headers.get("host")
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 once it grows past `limit` bytes (without reading the rest)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+    return bytes(body)
 
 
 def _client(request: Request) -> str:

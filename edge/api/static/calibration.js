@@ -9,14 +9,25 @@ const HINTS = {
   zone: "Tap the corners of the zone, then press Finish shape.",
   mask: "Tap the corners of the area to black out before detection, then press Finish shape.",
 };
+const KINDS = [["lines", "line"], ["zones", "zone"], ["masks", "mask"]];
+// Sizes on screen, CSS pixels: handles a finger can grab, labels readable on a phone.
+const HANDLE_PX = 9, HANDLE_HIT_PX = 22, LABEL_PX = 14, ARROW_PX = 44;
 let model = { lines: [], zones: [], masks: [] };
 let extra = {};
+let saved = new Set();   // ids of the lines in force on the device (they have live counts)
+let problems = new Map(); // item -> validation messages from the last failed save
 let mode = "move";
 let draft = null;   // shape being drawn
 let dragging = null; // {item, index}
 let live = {};
 // The overlay's user units are the snapshot's pixels, so handles stay round and labels upright.
 let W = 1280, H = 720;
+
+function unit() {
+  // Snapshot pixels per CSS pixel: how big a screen-sized mark is in overlay units.
+  const width = svg.getBoundingClientRect().width;
+  return width > 0 ? W / width : 1;
+}
 
 function point(event) {
   const box = svg.getBoundingClientRect();
@@ -31,8 +42,11 @@ function el(name, attributes, parent = svg) {
   return node;
 }
 
-function label(text, x, y) {
-  const node = el("text", { x: Math.min(x * W + 8, W - 8), y: Math.max(y * H - 8, 20), fill: "#fff", stroke: "#000", "stroke-width": 3, "paint-order": "stroke", "font-size": Math.max(W, H) * 0.022, "font-family": "system-ui, sans-serif", "text-anchor": x > 0.8 ? "end" : "start" });
+function label(text, x, y, anchor = x > 0.75 ? "end" : "start") {
+  // `anchor` "end" puts the text left of (x, y), so it can lean away from the line it names.
+  const u = unit();
+  const dx = anchor === "end" ? -8 * u : 8 * u;
+  const node = el("text", { x: Math.min(Math.max(x * W + dx, 4 * u), W - 4 * u), y: Math.min(Math.max(y * H + 5 * u, LABEL_PX * u), H - 4 * u), fill: "#fff", stroke: "#000", "stroke-width": 3 * u, "paint-order": "stroke", "font-size": LABEL_PX * u, "font-weight": 600, "font-family": "system-ui, sans-serif", "text-anchor": anchor, "pointer-events": "none" });
   node.textContent = text;
 }
 
@@ -42,68 +56,106 @@ function inArrow(a, b) {
   // In pixels, so the arrow is square to the line on screen, then back to normalised units.
   const nx = -(b[1] - a[1]) * H, ny = (b[0] - a[0]) * W;
   const length = Math.hypot(nx, ny) || 1;
-  const reach = 0.06 * Math.max(W, H);
+  const reach = Math.max(0.06 * Math.max(W, H), ARROW_PX * unit());
   return [mx, my, mx + (nx / length) * reach / W, my + (ny / length) * reach / H];
 }
 
 function handle(x, y, item, index) {
-  const circle = el("circle", { cx: x * W, cy: y * H, r: Math.max(W, H) * 0.011, fill: "#fff", stroke: "#2b6cb0", "stroke-width": 2, "vector-effect": "non-scaling-stroke", class: "handle" });
-  circle.style.cursor = "grab";
-  circle.addEventListener("pointerdown", (event) => {
-    if (mode !== "move") return;
+  const u = unit();
+  const group = el("g", { class: "handle" });
+  // A larger invisible disc is what the finger hits; the visible one stays small and precise.
+  el("circle", { cx: x * W, cy: y * H, r: HANDLE_HIT_PX * u, fill: "transparent" }, group);
+  el("circle", { cx: x * W, cy: y * H, r: HANDLE_PX * u, fill: "#fff", stroke: "#2b6cb0", "stroke-width": 3, "vector-effect": "non-scaling-stroke" }, group);
+  group.style.cursor = "grab";
+  group.addEventListener("pointerdown", (event) => {
+    if (draft) return; // taps while drawing place corners, even on top of a handle
     event.stopPropagation();
+    event.preventDefault();
     dragging = { item, index };
     svg.setPointerCapture(event.pointerId);
   });
 }
 
 function draw() {
+  drawOverlay();
+  listItems();
+}
+
+function drawOverlay() {
   svg.replaceChildren();
   const defs = el("defs", {});
-  const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" }, defs);
-  el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#f6e05e" }, marker);
+  for (const [id, colour] of [["arrow", "#f6e05e"], ["arrow-bad", "#fc8181"]]) {
+    const marker = el("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, defs);
+    el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: colour }, marker);
+  }
   for (const [kind, colour] of [["zones", "#38a169"], ["masks", "#000"]]) {
     for (const item of model[kind]) {
-      el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke: colour, "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
-      item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
+      const stroke = problems.has(item) ? "#e53e3e" : colour;
+      el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke, "stroke-width": 3, "vector-effect": "non-scaling-stroke" });
       label(item.id, item.polygon[0][0], item.polygon[0][1]);
     }
   }
   for (const line of model.lines) {
-    el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: "#f6e05e", "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
+    const bad = problems.has(line);
+    const colour = bad ? "#fc8181" : "#f6e05e";
+    el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: "#000", "stroke-opacity": 0.5, "stroke-width": 7, "vector-effect": "non-scaling-stroke" });
+    el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
     const [x1, y1, x2, y2] = inArrow(line.a, line.b);
-    label(`${line.id}: in`, x2, y2);
-    el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: "#f6e05e", "stroke-width": 3, "vector-effect": "non-scaling-stroke", "marker-end": "url(#arrow)", class: "in-arrow" });
-    handle(line.a[0], line.a[1], line, "a");
-    handle(line.b[0], line.b[1], line, "b");
+    el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke", "marker-end": `url(#${bad ? "arrow-bad" : "arrow"})`, class: "in-arrow" });
+    // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip).
+    label(`${line.id}: in`, x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
   }
+  // Handles last, so they sit on top of every line and label.
+  for (const kind of ["zones", "masks"]) for (const item of model[kind]) item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
+  for (const line of model.lines) { handle(line.a[0], line.a[1], line, "a"); handle(line.b[0], line.b[1], line, "b"); }
   if (draft) {
     const points = draft.points.map((p) => `${p[0] * W},${p[1] * H}`).join(" ");
     el("polyline", { points, fill: "none", stroke: "#2b6cb0", "stroke-width": 3, "stroke-dasharray": "6 4", "vector-effect": "non-scaling-stroke" });
+    for (const p of draft.points) el("circle", { cx: p[0] * W, cy: p[1] * H, r: 5 * unit(), fill: "#2b6cb0" });
   }
-  listItems();
+}
+
+function liveText(line) {
+  if (!saved.has(line.id)) return "not saved yet";
+  const counts = live[line.id];
+  return counts ? `in ${counts.in} · out ${counts.out}` : "in – · out –";
 }
 
 function listItems() {
   const list = document.getElementById("items");
   const rows = [];
-  for (const [kind, label] of [["lines", "line"], ["zones", "zone"], ["masks", "mask"]]) {
+  for (const [kind, name] of KINDS) {
     model[kind].forEach((item, index) => {
       const row = document.createElement("li");
-      row.innerHTML = '<span class="kind"></span><input type="text" aria-label="name"><span class="live"></span><button>Delete</button>';
-      row.querySelector(".kind").textContent = label;
+      row.innerHTML = '<span class="kind"></span><input type="text" aria-label="name" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button>Delete</button>';
+      row.querySelector(".kind").textContent = name;
       const input = row.querySelector("input");
       input.value = item.id;
-      input.addEventListener("change", () => { item.id = input.value.trim(); draw(); });
-      if (kind === "lines") {
-        const counts = live[item.id];
-        row.querySelector(".live").textContent = counts ? `in ${counts.in} · out ${counts.out}` : "in – · out –";
+      input.addEventListener("change", () => { forgetProblems(item); item.id = input.value.trim(); draw(); });
+      if (kind === "lines") { row.dataset.line = String(index); row.querySelector(".live").textContent = liveText(item); }
+      row.querySelector("button").addEventListener("click", () => { forgetProblems(item); model[kind].splice(index, 1); draw(); });
+      for (const message of problems.get(item) || []) {
+        row.classList.add("invalid");
+        row.appendChild(Object.assign(document.createElement("p"), { className: "problem", textContent: message }));
       }
-      row.querySelector("button").addEventListener("click", () => { model[kind].splice(index, 1); draw(); });
       rows.push(row);
     });
   }
   list.replaceChildren(...rows);
+}
+
+function forgetProblems(item) {
+  // An edited item's messages are stale, and so are those naming its old id (e.g. a duplicate).
+  problems.delete(item);
+  for (const [other, messages] of problems) if (messages.some((m) => m.includes(`"${item.id}"`))) problems.delete(other);
+}
+
+function updateLive() {
+  // Only the count cells: rebuilding the rows would drop a name being typed.
+  document.querySelectorAll("#items li[data-line]").forEach((row) => {
+    const line = model.lines[Number(row.dataset.line)];
+    if (line) row.querySelector(".live").textContent = liveText(line);
+  });
 }
 
 function uniqueId(kind, stem) {
@@ -138,36 +190,37 @@ svg.addEventListener("pointermove", (event) => {
   if (dragging) {
     const { item, index } = dragging;
     if (index === "a" || index === "b") item[index] = p; else item.polygon[index] = p;
-    draw();
+    drawOverlay();
   } else if (mode === "line" && draft && draft.pressed) {
     draft.points[1] = p;
-    draw();
+    drawOverlay();
   }
 });
 
-svg.addEventListener("pointerup", (event) => {
-  if (dragging) { dragging = null; return; }
+function release(event) {
+  if (dragging) { dragging = null; draw(); return; }
   if (mode === "line" && draft && draft.pressed) {
     const p = point(event);
     const [a] = draft.points;
     if (Math.hypot(p[0] - a[0], p[1] - a[1]) > 0.02) finishLine(p);
     else { draft = { points: [a] }; draw(); } // a tap: wait for the second tap
   }
-});
+}
+svg.addEventListener("pointerup", release);
+svg.addEventListener("pointercancel", () => { dragging = null; if (draft && draft.pressed) { draft = null; draw(); } });
 
 function finishLine(b) {
   model.lines.push({ id: uniqueId("lines", "line"), a: draft.points[0], b });
-  draft = null;
+  setMode("move"); // the next touch adjusts this line rather than starting another one
   say("Line added: name it, check the arrow, then Save.", "ok");
-  draw();
 }
 
 document.getElementById("finish").addEventListener("click", () => {
   if (!draft || draft.points.length < 3) { say("A zone needs at least 3 corners.", "error"); return; }
   const kind = mode === "mask" ? "masks" : "zones";
   model[kind].push({ id: uniqueId(kind, mode), polygon: draft.points });
-  draft = null;
-  draw();
+  setMode("move");
+  say(`${kind === "masks" ? "Mask" : "Zone"} added: name it, then Save.`, "ok");
 });
 
 document.querySelectorAll("[data-mode]").forEach((button) => button.addEventListener("click", () => setMode(button.dataset.mode)));
@@ -184,11 +237,37 @@ document.getElementById("snapshot").addEventListener("error", () => {
   document.getElementById("stage").style.aspectRatio = `${W} / ${H}`;
   say("No snapshot available (snapshots may be disabled on this device); lines can still be edited.", "error");
 });
+new ResizeObserver(() => drawOverlay()).observe(svg); // marks keep their screen size
 
 function say(text, kind) {
   const message = document.getElementById("message");
   message.textContent = text;
   message.className = kind;
+}
+
+// Validation messages name the item: `line "door": ...`, `zone #2: ...`, `duplicate line id "door"`.
+function itemsNamed(problem) {
+  const byId = problem.match(/^(?:duplicate )?(line|zone|mask)(?: id)? "([^"]*)"/);
+  if (byId) return model[`${byId[1]}s`].filter((item) => item.id === byId[2]);
+  const byNumber = problem.match(/^(line|zone|mask) #(\d+)/);
+  if (byNumber) return [model[`${byNumber[1]}s`][Number(byNumber[2]) - 1]].filter(Boolean);
+  return [];
+}
+
+function showProblems(detail) {
+  problems = new Map();
+  const general = [];
+  const text = detail.includes("invalid calibration: ") ? detail.slice(detail.indexOf("invalid calibration: ") + 21) : detail;
+  for (const problem of text.split("; ")) {
+    const items = itemsNamed(problem);
+    if (!items.length) general.push(problem);
+    for (const item of items) problems.set(item, [...(problems.get(item) || []), problem]);
+  }
+  draw();
+  const marked = problems.size ? `fix the ${problems.size === 1 ? "item" : "items"} marked in red below` : "";
+  say(`Not saved: ${[...general, marked].filter(Boolean).join("; ")}.`, "error");
+  const first = document.querySelector("#items li.invalid");
+  if (first) first.scrollIntoView({ block: "nearest" });
 }
 
 document.getElementById("save").addEventListener("click", async () => {
@@ -197,9 +276,13 @@ document.getElementById("save").addEventListener("click", async () => {
   const response = await fetch("/api/calibration", {
     method: "PUT", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document_),
   });
-  if (response.ok) { say("Saved: counting with this calibration now.", "ok"); live = {}; load(); }
+  if (response.ok) { say("Saved: counting with this calibration now.", "ok"); live = {}; problems = new Map(); load(); }
   else if (response.status === 401) location.href = "/login";
-  else say((await response.json()).detail || `Save failed (${response.status})`, "error");
+  else {
+    let detail = `Save failed (${response.status})`;
+    try { detail = (await response.json()).detail || detail; } catch (error) { /* not JSON */ }
+    showProblems(String(detail));
+  }
 });
 
 async function load() {
@@ -208,6 +291,7 @@ async function load() {
   const document_ = await response.json();
   const { lines = [], zones = [], masks = [], ...rest } = document_;
   model = { lines, zones, masks };
+  saved = new Set(lines.map((line) => line.id));
   extra = rest;
   draw();
 }
@@ -215,9 +299,10 @@ async function load() {
 async function pollLive() {
   try {
     const response = await fetch("/api/live", { credentials: "same-origin", cache: "no-store" });
-    if (response.ok) { live = await response.json(); if (!dragging && !draft) listItems(); }
+    if (response.ok) { live = await response.json(); updateLive(); }
   } catch (error) { /* the device may be restarting */ }
 }
 
 load();
+pollLive();
 setInterval(pollLive, 2000);

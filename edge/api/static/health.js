@@ -8,6 +8,18 @@ function text(value, unit = "", digits = 1) {
   return String(value);
 }
 
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "unknown";
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 function figure(label, value) {
   const box = document.createElement("div");
   box.className = "figure";
@@ -41,11 +53,11 @@ async function refreshStatus() {
       figure("Last interval observed", s.last_coverage === null ? "unknown" : `${Math.round(s.last_coverage * 100)} %`),
       figure("Broker", s.broker_state + (s.broker_detail ? `: ${s.broker_detail}` : "")),
       figure("Waiting to send", s.outbox_backlog === null ? "unknown" : `${s.outbox_backlog} intervals`),
-      figure("Oldest waiting", text(s.outbox_oldest_s === null ? null : s.outbox_oldest_s / 60, " min", 0)),
+      figure("Oldest waiting", s.outbox_backlog === 0 ? "nothing waiting" : duration(s.outbox_oldest_s)),
       figure("CPU temperature", text(s.temperature_c, " °C", 0)),
       figure("Throttled", s.throttled === null ? "unknown" : s.throttled ? "yes" : "no"),
       figure("Disk free", text(gb, " GB")),
-      figure("Uptime", text(s.uptime_s / 3600, " h")),
+      figure("Uptime", duration(s.uptime_s)),
       figure("Model", `${s.model_name} (${s.model_licence})`),
       figure("Software", s.software_version),
       figure("Privacy", `${s.privacy_masks} masks · snapshots ${s.snapshots_enabled ? "on" : "off"} · suppress < ${s.suppress_below || "off"}`),
@@ -56,26 +68,47 @@ async function refreshStatus() {
   }
 }
 
+let shown = []; // the intervals on the chart, redrawn at the new size when the page is resized
+
 async function refreshChart() {
-  const intervals = await getJSON("/api/counts?limit=240");
+  shown = await getJSON("/api/counts?limit=240");
+  drawChart(shown);
+}
+
+function drawChart(intervals) {
   const svg = document.getElementById("chart");
   const width = svg.clientWidth || 600, height = svg.clientHeight || 160;
-  const totals = intervals.map((i) => i.lines.reduce((sum, l) => sum + l.in + l.out, 0));
+  const axis = 18; // room for the time labels under the bars
+  const ins = intervals.map((i) => i.lines.reduce((sum, l) => sum + l.in, 0));
+  const outs = intervals.map((i) => i.lines.reduce((sum, l) => sum + l.out, 0));
+  const totals = ins.map((value, k) => value + outs[k]);
   const peak = Math.max(1, ...totals);
   const step = width / Math.max(totals.length, 1);
+  const base = height - axis;
   const bars = totals.map((total, k) => {
-    const h = (total / peak) * (height - 20);
-    const dim = intervals[k].quality.coverage < 0.8 ? ' fill-opacity="0.35"' : "";
-    return `<rect x="${k * step}" y="${height - h}" width="${Math.max(step - 1, 1)}" height="${h}" fill="#2b6cb0"${dim}></rect>`;
+    const h = (total / peak) * (base - 20);
+    const interval = intervals[k];
+    const dim = interval.quality.coverage < 0.8 ? ' fill-opacity="0.35"' : "";
+    const title = `${clock(interval.start)}–${clock(interval.end)}: ${total} people (in ${ins[k]}, out ${outs[k]}), observed ${Math.round(interval.quality.coverage * 100)} %`;
+    return `<rect x="${k * step}" y="${base - h}" width="${Math.max(step - 1, 1)}" height="${h}" fill="#2b6cb0"${dim}><title>${title}</title></rect>`;
+  });
+  const ticks = intervals.length ? [0, Math.floor(intervals.length / 2), intervals.length - 1] : [];
+  const labels = [...new Set(ticks)].map((k, n, all) => {
+    const anchor = all.length > 1 && n === all.length - 1 ? "end" : n === 0 ? "start" : "middle";
+    const x = anchor === "end" ? width : anchor === "start" ? 0 : k * step + step / 2;
+    const when = anchor === "end" ? intervals[k].end : intervals[k].start;
+    return `<text x="${x}" y="${height - 4}" font-size="12" fill="#5a6478" text-anchor="${anchor}">${clock(when)}</text>`;
   });
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.innerHTML = bars.join("") + `<text x="4" y="14" font-size="12" fill="#5a6478">max ${peak} people / interval</text>`;
+  svg.innerHTML = bars.join("") + `<line x1="0" y1="${base}" x2="${width}" y2="${base}" stroke="#d5dae3"></line>` + labels.join("")
+    + `<text x="4" y="14" font-size="12" fill="#5a6478">max ${peak} people / interval</text>`;
   document.getElementById("chart-note").textContent = intervals.length
-    ? `${intervals.length} intervals from ${intervals[0].start} to ${intervals[intervals.length - 1].end}; pale bars were observed less than 80 %.`
+    ? `People crossing all lines per interval (in + out), ${intervals.length} intervals, local time; pale bars: the camera saw less than 80 % of the interval.`
     : "No interval closed yet.";
 }
 
 refreshStatus();
 refreshChart().catch(() => {});
+new ResizeObserver(() => drawChart(shown)).observe(document.getElementById("chart"));
 setInterval(refreshStatus, 3000);
 setInterval(() => refreshChart().catch(() => {}), 30000);

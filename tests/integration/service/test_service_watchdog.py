@@ -86,12 +86,7 @@ def test_ready_then_watchdog_pings_which_stop_when_the_camera_hangs(
     camera = StuckCamera([np.asarray(image, dtype=np.uint8) for image in images])
     calibration = tmp_path / "calibration.json"
     shutil.copyfile(PROJECT_ROOT / "calibration" / "examples" / "pets09-s2l1.json", calibration)
-    settings = Settings(
-        calibration=calibration,
-        outbox=OutboxSettings(path=tmp_path / "outbox.sqlite3"),
-        mqtt=MqttSettings(enabled=False),
-        api=ApiSettings(enabled=False),
-    )
+    settings = _settings(tmp_path, calibration)
     # Watchdog period 0.4 s: the service pings every 0.2 s at most.
     notifier = SystemdNotifier({"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "400000"})
     service = Service(
@@ -128,6 +123,16 @@ def test_ready_then_watchdog_pings_which_stop_when_the_camera_hangs(
     assert texts[-1] in {"WATCHDOG=1", "STOPPING=1"}
 
 
+def _settings(tmp_path: Path, calibration: Path) -> Settings:
+    """Outbox in tmp_path, no broker, no API: only the counting loop under test."""
+    return Settings(
+        calibration=calibration,
+        outbox=OutboxSettings(path=tmp_path / "outbox.sqlite3"),
+        mqtt=MqttSettings(enabled=False),
+        api=ApiSettings(enabled=False),
+    )
+
+
 def _quiet_for(messages: list[tuple[float, str]], seconds: float) -> bool:
     last = messages[-1][0] if messages else time.monotonic()
     return time.monotonic() - last >= seconds
@@ -140,12 +145,7 @@ def test_the_snapshot_pixelates_everyone_the_detector_finds(
     camera = StuckCamera([raw])
     calibration = tmp_path / "calibration.json"
     shutil.copyfile(PROJECT_ROOT / "calibration" / "examples" / "pets09-s2l1.json", calibration)
-    settings = Settings(
-        calibration=calibration,
-        outbox=OutboxSettings(path=tmp_path / "outbox.sqlite3"),
-        mqtt=MqttSettings(enabled=False),
-        api=ApiSettings(enabled=False),
-    )
+    settings = _settings(tmp_path, calibration)
     service = Service(
         settings, source=camera, model_file=model_path, calibration=CalibrationStore(calibration)
     )
