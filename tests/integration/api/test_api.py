@@ -87,6 +87,37 @@ def test_failed_logins_are_rate_limited(served: Served) -> None:
         assert client.post("/login", data={"password": PASSWORD}).status_code == 429
 
 
+def test_the_blocked_login_page_tells_why_instead_of_raw_json(served: Served) -> None:
+    with httpx.Client(base_url=served.base_url) as client:
+        for _ in range(5):
+            client.post("/login", data={"password": "guess"})
+        blocked = client.post("/login", data={"password": "guess"})
+    assert blocked.status_code == 429
+    assert blocked.headers["content-type"].startswith("text/html")
+    assert 0 < int(blocked.headers["retry-after"]) <= 60
+    assert 'id="blocked" class="error">Too many failed attempts' in blocked.text
+
+
+def test_guessing_the_token_through_the_api_is_rate_limited_too(served: Served) -> None:
+    with httpx.Client(base_url=served.base_url) as client:
+        for _ in range(5):
+            assert client.get("/api/status", headers={"Authorization": "Bearer guess"}).status_code == 401
+        throttled = client.get("/api/status", headers={"Authorization": "Bearer guess"})
+        assert throttled.status_code == 429
+        assert 0 < int(throttled.headers["retry-after"]) <= 60
+        # Guessing right now proves nothing: the window has to pass first.
+        assert client.get("/api/status", headers=BEARER).status_code == 429
+        # The login form shares the budget: no second channel for guessing.
+        assert client.post("/login", data={"password": PASSWORD}).status_code == 429
+
+
+def test_a_huge_calibration_body_is_refused_unread(served: Served) -> None:
+    body = b'{"lines": [' + b" " * 1_100_000 + b"]}"
+    response = httpx.put(served.base_url + "/api/calibration", headers=BEARER, content=body)
+    assert response.status_code == 413
+    assert served.device.applied == []
+
+
 def test_a_login_posted_from_another_site_is_refused(served: Served) -> None:
     response = httpx.post(
         served.base_url + "/login", data={"password": PASSWORD}, headers={"Origin": "https://evil.example"}

@@ -106,7 +106,9 @@ def test_install_stages_every_file_where_the_unit_expects_it(root: Path) -> None
     state_dir = Path("/var/lib") / unit["StateDirectory"][0]
     assert settings.outbox.path == state_dir / "outbox.sqlite3"
     assert settings.calibration.parent == state_dir
-    cache_dir = Path(unit["Environment"][0].removeprefix("FOOTFALL_CACHE_DIR=").replace("%C", "/var/cache"))
+    environment = dict(line.split("=", 1) for line in unit["Environment"])
+    assert environment["ORT_DISABLE_TELEMETRY"] == "1"
+    cache_dir = Path(environment["FOOTFALL_CACHE_DIR"].replace("%C", "/var/cache"))
     assert settings.cache_dir == cache_dir == Path("/var/cache") / unit["CacheDirectory"][0]
     assert f"env FOOTFALL_CACHE_DIR={cache_dir} {venv}/bin/footfall models fetch yolox_nano" in commands
     for directory in (state_dir, cache_dir, Path("/etc") / unit["ConfigurationDirectory"][0]):
