@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from edge.aggregate.brightness import frame_brightness
 from edge.aggregate.intervals import IntervalAggregator
-from edge.aggregate.totals import CountSummary, CountTotals, LineTotals, ZoneTotals
+from edge.aggregate.totals import CountSummary, CountTotals
 
 __all__ = [
     "CountSummary",
     "CountTotals",
     "IntervalAggregator",
-    "LineTotals",
-    "ZoneTotals",
     "frame_brightness",
 ]

@@ -39,9 +39,7 @@ from edge.records import (
     IntervalCount,
     IntervalQuality,
     LineId,
-    LineInterval,
     ZoneId,
-    ZoneInterval,
 )
 
 if TYPE_CHECKING:
@@ -319,19 +317,8 @@ class IntervalAggregator:
         return IntervalCount(
             start=interval.start,
             end=interval.end,
-            lines=tuple(LineInterval(t.line_id, t.in_count, t.out_count) for t in summary.lines),
-            zones=tuple(
-                ZoneInterval(
-                    zone_id=t.zone_id,
-                    mean_occupancy=t.mean_occupancy,
-                    peak_occupancy=t.peak_occupancy,
-                    visits=t.visits,
-                    dwell_mean_s=t.dwell_mean_s,
-                    dwell_median_s=t.dwell_median_s,
-                    dwell_max_s=t.dwell_max_s,
-                )
-                for t in summary.zones
-            ),
+            lines=summary.lines,
+            zones=summary.zones,
             quality=quality,
         )
 

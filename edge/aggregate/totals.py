@@ -17,42 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge.records import CountEvents, Direction, LineId, ZoneId
+from edge.records import CountEvents, Direction, LineId, LineInterval, ZoneId, ZoneInterval
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-
-@dataclass(frozen=True, slots=True)
-class LineTotals:
-    """Crossings of one line over a run."""
-
-    line_id: LineId
-    in_count: int
-    out_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneTotals:
-    """Occupancy and visits of one zone over a run.
-
-    Attributes:
-        zone_id: the zone.
-        peak_occupancy: most people seen in the zone in one frame.
-        mean_occupancy: time-weighted mean number of people; None if no frame was seen.
-        visits: number of finished visits.
-        dwell_mean_s: mean visit length, seconds; None without visits.
-        dwell_median_s: median visit length, seconds; None without visits.
-        dwell_max_s: longest visit, seconds; None without visits.
-    """
-
-    zone_id: ZoneId
-    peak_occupancy: int
-    mean_occupancy: float | None
-    visits: int
-    dwell_mean_s: float | None
-    dwell_median_s: float | None
-    dwell_max_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +33,18 @@ class CountSummary:
         duration_s: media time from the first to the last events added.
     """
 
-    lines: tuple[LineTotals, ...]
-    zones: tuple[ZoneTotals, ...]
+    lines: tuple[LineInterval, ...]
+    zones: tuple[ZoneInterval, ...]
     duration_s: float
 
-    def line(self, line_id: str) -> LineTotals:
+    def line(self, line_id: str) -> LineInterval:
         """Totals of one line; raises KeyError for an unknown id."""
         for totals in self.lines:
             if totals.line_id == line_id:
                 return totals
         raise KeyError(line_id)
 
-    def zone(self, zone_id: str) -> ZoneTotals:
+    def zone(self, zone_id: str) -> ZoneInterval:
         """Totals of one zone; raises KeyError for an unknown id."""
         for totals in self.zones:
             if totals.zone_id == zone_id:
@@ -137,7 +105,7 @@ class CountTotals:
     def summary(self) -> CountSummary:
         """Totals so far, every calibrated line and zone included."""
         lines = tuple(
-            LineTotals(line_id, counts[Direction.IN], counts[Direction.OUT])
+            LineInterval(line_id, counts[Direction.IN], counts[Direction.OUT])
             for line_id, counts in self._crossings.items()
         )
         zones = tuple(self._zone_totals(zone_id) for zone_id in self._zone_ids)
@@ -159,7 +127,7 @@ class CountTotals:
             self._weighted_people_s[zone_id] += people * elapsed_s
         self._pending = {}
 
-    def _zone_totals(self, zone_id: ZoneId) -> ZoneTotals:
+    def _zone_totals(self, zone_id: ZoneId) -> ZoneInterval:
         if self._samples[zone_id] == 0:
             mean: float | None = None
         elif self._weighted_s[zone_id] > 0.0:
@@ -168,7 +136,7 @@ class CountTotals:
             mean = self._sample_sum[zone_id] / self._samples[zone_id]
         dwells = np.asarray(self._dwells_s[zone_id], dtype=np.float64)
         has_visits = dwells.size > 0
-        return ZoneTotals(
+        return ZoneInterval(
             zone_id=zone_id,
             peak_occupancy=self._peak[zone_id],
             mean_occupancy=mean,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from edge.aggregate import CountTotals, LineTotals, ZoneTotals
+from edge.aggregate import CountTotals
 from edge.records import (
     CountEvents,
     Crossing,
     Direction,
     LineId,
+    LineInterval,
     ZoneId,
+    ZoneInterval,
     ZoneOccupancy,
     ZoneVisit,
 )
@@ -33,10 +35,10 @@ def _tail(timestamp_s: float, *visits: ZoneVisit) -> CountEvents:
 def test_every_line_and_zone_is_reported_even_when_nothing_happened() -> None:
     totals = CountTotals([DOOR, SIDE], [TABLE, WINDOW])
     summary = totals.summary()
-    assert summary.lines == (LineTotals(DOOR, 0, 0), LineTotals(SIDE, 0, 0))
+    assert summary.lines == (LineInterval(DOOR, 0, 0), LineInterval(SIDE, 0, 0))
     assert summary.zones == (
-        ZoneTotals(TABLE, 0, None, 0, None, None, None),
-        ZoneTotals(WINDOW, 0, None, 0, None, None, None),
+        ZoneInterval(TABLE, None, 0, 0, None, None, None),
+        ZoneInterval(WINDOW, None, 0, 0, None, None, None),
     )
     assert summary.duration_s == 0.0
 
@@ -50,8 +52,8 @@ def test_crossings_are_counted_per_line_and_direction() -> None:
             CountEvents(index, index * 0.1, (Crossing(line_id, direction, index * 0.1, index),), (), ())
         )
     summary = totals.summary()
-    assert summary.line("door") == LineTotals(DOOR, 2, 1)
-    assert summary.line("side") == LineTotals(SIDE, 0, 1)
+    assert summary.line("door") == LineInterval(DOOR, 2, 1)
+    assert summary.line("side") == LineInterval(SIDE, 0, 1)
     with pytest.raises(KeyError):
         summary.line("missing")
 
