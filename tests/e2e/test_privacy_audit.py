@@ -109,7 +109,7 @@ def audited_run(tmp_path: Path, model_cache: Path) -> Iterator[dict[str, Any]]:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate()  # reaps it and closes its pipes
         subscriber.stop()
         broker.stop()
 

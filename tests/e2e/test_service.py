@@ -80,7 +80,7 @@ def service(
     for process in processes:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate()  # reaps it and closes its pipes
 
 
 def test_counts_reach_a_subscriber_and_sigterm_delivers_the_partial_interval(
@@ -102,9 +102,11 @@ def test_counts_reach_a_subscriber_and_sigterm_delivers_the_partial_interval(
         calibration["lines"].append({"id": "doorway", "a": [0.1, 0.9], "b": [0.9, 0.9]})
         changed = httpx.put(api + "/api/calibration", headers=bearer, content=json.dumps(calibration))
         assert changed.status_code == 200, changed.text
-        assert "doorway" in httpx.get(api + "/api/live", headers=bearer).json() or subscriber.wait_for(
-            lambda s: any(line["line_id"] == "doorway" for d in s.counts for line in d["lines"]), timeout_s=5
-        )
+        # Applied at the next frame: the live counts then list the new line.
+        deadline = time.monotonic() + 10.0
+        while "doorway" not in httpx.get(api + "/api/live", headers=bearer).json():
+            assert time.monotonic() < deadline, "the new calibration was not applied"
+            time.sleep(0.2)
         snapshot = httpx.get(api + "/api/snapshot.jpg", headers=bearer)
         assert snapshot.headers["cache-control"] == "no-store"
         time.sleep(RUN_S / 2)
