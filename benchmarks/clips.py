@@ -127,9 +127,15 @@ def model_file() -> Path:
     return resolve("yolox_nano", cache_dir=default_cache_dir())
 
 
-def detections(clip: Clip, *, threads: int = 0) -> list[Detections]:
-    """The real model's detections for every frame of a clip, cached per model digest."""
-    model = model_file()
+def detections(clip: Clip, *, model: Path | None = None, threads: int = 0) -> list[Detections]:
+    """The real model's detections for every frame of a clip, cached per model digest.
+
+    Args:
+        clip: the clip.
+        model: an .onnx file (another size, a quantised variant); the default model when None.
+        threads: onnxruntime threads (0: the detector's default).
+    """
+    model = model or model_file()
     digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
     cache = CACHE / f"{clip.name}-{digest}.npz"
     if cache.is_file():
