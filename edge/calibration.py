@@ -16,6 +16,7 @@ Regenerate the schema after changing the models: ``python -m edge.calibration > 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -154,6 +155,11 @@ class Calibration:
         text = json.dumps(document, indent=2) + "\n"
         parse_calibration(text, source="<calibration>")
         return text
+
+    @property
+    def version(self) -> str:
+        """Content digest (12 hex digits of sha256 of the file form): names this calibration in evidence."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
 
 def _named(kind: str, index: int, item_id: str) -> str:

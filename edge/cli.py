@@ -7,6 +7,7 @@ With `--json`, stdout carries only the JSON result, so the command composes in s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -24,13 +25,19 @@ from edge.config import Settings, load_settings
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
 from edge.pipeline import CountRun, build_pipeline, count_source, model_path
+from edge.records import Verdict
 from edge.runner import demo_settings, run_service
+from edge.service_build import device_id
 from edge.sources import open_source, prefetch
+from edge.validation import DeviceFacts, validation_document
+from edge.validation.replay import format_result, replay
 
 logger = logging.getLogger("edge")
 
 # Exit status for a failure the message explains (argparse uses 2 for usage errors).
 EXIT_FAILURE = 1
+# A validation ran and its accuracy is outside the tolerance.
+EXIT_VALIDATION_FAILED = 3
 # Conventional exit status after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 
@@ -73,6 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core but one)")
     count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
     count.set_defaults(handler=_count)
+
+    validate = commands.add_parser(
+        "validate", help="count a recorded clip and compare each line with ground truth before deployment"
+    )
+    validate.add_argument("source", help="video file, image folder, or the name of a fetched clip")
+    validate.add_argument("--calibration", required=True, type=Path, help="calibration JSON file")
+    validate.add_argument(
+        "--truth",
+        required=True,
+        type=Path,
+        help="MOT gt.txt (or a MOT folder), a CSV of crossings (line_id,direction), or JSON counts per line",
+    )
+    validate.add_argument("--model", help="manifest name or .onnx path (default: the configured detector)")
+    validate.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
+    validate.add_argument("--config", type=Path, help="TOML config file (tolerance, detector settings)")
+    validate.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
+    validate.set_defaults(handler=_validate)
 
     run = commands.add_parser("run", help="run the counting service (camera, counts, delivery, pages)")
     run.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
@@ -132,6 +156,39 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(_run_as_text(run))
     return 0
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    calibration = load_calibration(args.calibration)
+    model_file = model_path(settings, args.model)
+    pipeline = build_pipeline(settings, calibration, model_file)
+    facts = DeviceFacts(
+        site_id=settings.mqtt.site_id,
+        device_id=device_id(settings),
+        software_version=__version__,
+        model_name=model_file.name,
+        model_sha256=hashlib.sha256(model_file.read_bytes()).hexdigest(),
+        tolerance=settings.validation.tolerance,
+        min_people=settings.validation.min_people,
+    )
+    with open_source(_source_spec(args.source, settings), fps=args.fps) as source:
+        show_progress = not args.json and sys.stderr.isatty()
+        with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
+            frames = prefetch(source)
+            result = replay(frames, pipeline, calibration, args.truth, facts, on_frame=lambda: bar.update(1))
+    if args.json:
+        document = {
+            "source": result.source,
+            "frames": result.frames,
+            "seconds": round(result.seconds, 3),
+            "accuracy": None if result.accuracy is None else round(result.accuracy, 4),
+            "verdict": str(result.verdict),
+            "lines": [validation_document(record) for record in result.records],
+        }
+        print(json.dumps(document))
+    else:
+        print(format_result(result))
+    return EXIT_VALIDATION_FAILED if result.verdict is Verdict.FAIL else 0
 
 
 def _source_spec(source: str, settings: Settings) -> str:

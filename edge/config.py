@@ -231,6 +231,21 @@ class AggregateSettings(_Section):
         return self
 
 
+class ValidationSettings(_Section):
+    tolerance: float = Field(
+        default=0.10,
+        ge=0.0,
+        lt=1.0,
+        description="Largest relative error (0-1) of a validation that still passes: "
+        "(|error in| + |error out|) / reference count.",
+    )
+    min_people: int = Field(
+        default=10,
+        ge=1,
+        description="Fewer reference crossings than this make a validation inconclusive: too few to judge.",
+    )
+
+
 class ApiSettings(_Section):
     enabled: bool = Field(default=True, description="Serve the status API and the pages.")
     host: str = Field(
@@ -278,6 +293,9 @@ class Settings(BaseSettings):
     source: SourceSettings = Field(default_factory=SourceSettings, description="Camera.")
     aggregate: AggregateSettings = Field(default_factory=AggregateSettings, description="Count intervals.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="Status API and pages.")
+    validation: ValidationSettings = Field(
+        default_factory=ValidationSettings, description="On-site and replay accuracy checks."
+    )
     api_password: SecretStr | None = Field(
         default=None,
         description="Password of the pages and bearer token of the API; a secret: set "

@@ -38,3 +38,7 @@ class OutboxError(FootfallError):
 
 class DeliveryError(FootfallError):
     """MQTT delivery cannot be set up (bad TLS files, invalid topic parts); counts stay in the outbox."""
+
+
+class ValidationError(FootfallError):
+    """A validation cannot start, go on or finish (one is already running, unknown line, ...)."""

@@ -340,3 +340,109 @@ class DeviceStatus:
     snapshots_enabled: bool
     privacy_masks: int
     suppress_below: int
+
+
+class Verdict(StrEnum):
+    """Outcome of a validation against its tolerance."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    # Fewer people than the configured minimum crossed: too few to judge either way.
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationRecord:
+    """Evidence of one accuracy check: the device's count of a line against a reference count.
+
+    The reference is a technician's hand count on site, or ground truth when a clip is replayed
+    (`footfall validate`). Errors are device minus reference; accuracy is
+    1 - (|error_in| + |error_out|) / (reference_in + reference_out).
+
+    Attributes:
+        validation_id: unique id (hex).
+        mode: "on-site" (hand count) or "replay" (a clip with ground truth).
+        site_id: site of the device.
+        device_id: id of the device in its site.
+        line_id: the line checked.
+        started_at: start of the check, UTC (media start for a replay).
+        ended_at: end of the check, UTC.
+        reference_in: people counted `in` by hand (or by the truth).
+        reference_out: people counted `out` by hand (or by the truth).
+        device_in: people the device counted `in` over the same span.
+        device_out: people the device counted `out` over the same span.
+        tolerance: largest accepted relative error (0-1) for a pass.
+        min_people: fewer reference crossings than this make the verdict inconclusive.
+        operator: who ran it, as they typed it (on site) or the replayed source's name.
+        software_version: footfall-edge version.
+        model_name: detector model file name.
+        model_sha256: its digest.
+        calibration_version: digest of the calibration in force (see `edge.calibration`).
+    """
+
+    validation_id: str
+    mode: str
+    site_id: str
+    device_id: str
+    line_id: LineId
+    started_at: datetime
+    ended_at: datetime
+    reference_in: int
+    reference_out: int
+    device_in: int
+    device_out: int
+    tolerance: float
+    min_people: int
+    operator: str
+    software_version: str
+    model_name: str
+    model_sha256: str
+    calibration_version: str
+
+    @property
+    def error_in(self) -> int:
+        return self.device_in - self.reference_in
+
+    @property
+    def error_out(self) -> int:
+        return self.device_out - self.reference_out
+
+    @property
+    def error_total(self) -> int:
+        """Sum of the absolute errors per direction (an in mistaken for an out counts twice)."""
+        return abs(self.error_in) + abs(self.error_out)
+
+    @property
+    def reference_total(self) -> int:
+        return self.reference_in + self.reference_out
+
+    @property
+    def accuracy(self) -> float | None:
+        """1 - error_total / reference_total; None when nobody crossed by the reference."""
+        if self.reference_total == 0:
+            return None
+        return 1.0 - self.error_total / self.reference_total
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.reference_total < self.min_people:
+            return Verdict.INCONCLUSIVE
+        accuracy = self.accuracy
+        assert accuracy is not None  # min_people >= 1 guarantees a reference count
+        # A rounding margin, so 9 of 10 at 10 % tolerance passes despite float error.
+        return Verdict.PASS if accuracy >= 1.0 - self.tolerance - 1e-9 else Verdict.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationProgress:
+    """A validation being run on site: what the page shows while the technician counts."""
+
+    validation_id: str
+    line_id: LineId
+    started_at: datetime
+    elapsed_s: float
+    reference_in: int
+    reference_out: int
+    device_in: int
+    device_out: int
+    operator: str

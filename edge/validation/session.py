@@ -1,0 +1,207 @@
+"""`ValidationSession`: one on-site check at a time, a hand count next to the device's count of a line.
+
+The technician's page owns the hand count and sends its running totals (absolute, so a repeated
+request after a dropped connection cannot count a tap twice); the session adds up the device's
+crossings of the chosen line from the counting loop. Finishing turns both into a
+`ValidationRecord`. A calibration change while it runs ends it unrecorded: the device's count
+would mix two geometries.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from edge.errors import ValidationError
+from edge.records import CountEvents, Direction, LineId, ValidationProgress, ValidationRecord
+
+logger = logging.getLogger(__name__)
+
+# Longest operator name kept, characters.
+MAX_OPERATOR_CHARS = 64
+# Largest hand count accepted per direction: far above any 15-minute count, rejects garbage.
+MAX_REFERENCE_COUNT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What every record of this device states about it and about the verdict rule."""
+
+    site_id: str
+    device_id: str
+    software_version: str
+    model_name: str
+    model_sha256: str
+    tolerance: float
+    min_people: int
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.tolerance < 1.0:
+            raise ValueError(f"tolerance must be in [0, 1), got {self.tolerance}")
+        if self.min_people < 1:
+            raise ValueError(f"min_people must be >= 1, got {self.min_people}")
+
+
+@dataclass(slots=True)
+class _Running:
+    validation_id: str
+    line_id: LineId
+    operator: str
+    calibration_version: str
+    started_at: datetime
+    reference_in: int = 0
+    reference_out: int = 0
+    device_in: int = 0
+    device_out: int = 0
+
+
+class ValidationSession:
+    """The running on-site validation, if any; every method is thread-safe.
+
+    Args:
+        facts: the device's identity and the verdict rule.
+    """
+
+    def __init__(self, facts: DeviceFacts) -> None:
+        self.facts = facts
+        self._lock = threading.Lock()
+        self._running: _Running | None = None
+        # Why the last validation ended without a record, told to whoever tries to go on with it.
+        self._cancelled: str | None = None
+
+    def start(
+        self, line_id: str, operator: str, *, lines: tuple[str, ...], calibration_version: str, now: datetime
+    ) -> ValidationProgress:
+        """Start counting `line_id` from `now`.
+
+        Raises:
+            ValidationError: one is already running, or `line_id` is not a calibrated line.
+        """
+        if line_id not in lines:
+            known = ", ".join(lines) or "none"
+            raise ValidationError(f"unknown line {line_id!r} (calibrated lines: {known})")
+        operator = " ".join(operator.split())[:MAX_OPERATOR_CHARS]
+        with self._lock:
+            if self._running is not None:
+                line = self._running.line_id
+                raise ValidationError(f"a validation of line {line!r} is running; stop or cancel it first")
+            self._running = _Running(
+                secrets.token_hex(8), LineId(line_id), operator, calibration_version, now
+            )
+            self._cancelled = None
+            logger.info("validation of line %s started", line_id)
+            return self._progress(self._running, now)
+
+    def add(self, events: CountEvents) -> None:
+        """Add the device's crossings of the line being checked (called by the counting loop)."""
+        if not events.crossings:
+            return
+        with self._lock:
+            running = self._running
+            if running is None:
+                return
+            for crossing in events.crossings:
+                if crossing.line_id != running.line_id:
+                    continue
+                if crossing.direction is Direction.IN:
+                    running.device_in += 1
+                else:
+                    running.device_out += 1
+
+    def set_reference(self, reference_in: int, reference_out: int, *, now: datetime) -> ValidationProgress:
+        """Record the hand count so far (totals, not increments).
+
+        Raises:
+            ValidationError: none is running, or a count is negative or absurd.
+        """
+        _check_counts(reference_in, reference_out)
+        with self._lock:
+            running = self._require()
+            running.reference_in, running.reference_out = reference_in, reference_out
+            return self._progress(running, now)
+
+    def progress(self, now: datetime) -> ValidationProgress | None:
+        with self._lock:
+            return None if self._running is None else self._progress(self._running, now)
+
+    def finish(self, reference_in: int, reference_out: int, *, now: datetime) -> ValidationRecord:
+        """End the check with the final hand count; the caller stores and publishes the record.
+
+        Raises:
+            ValidationError: none is running, or a count is negative or absurd.
+        """
+        _check_counts(reference_in, reference_out)
+        with self._lock:
+            running = self._require()
+            self._running = None
+        facts = self.facts
+        record = ValidationRecord(
+            validation_id=running.validation_id,
+            mode="on-site",
+            site_id=facts.site_id,
+            device_id=facts.device_id,
+            line_id=running.line_id,
+            started_at=running.started_at,
+            ended_at=now,
+            reference_in=reference_in,
+            reference_out=reference_out,
+            device_in=running.device_in,
+            device_out=running.device_out,
+            tolerance=facts.tolerance,
+            min_people=facts.min_people,
+            operator=running.operator,
+            software_version=facts.software_version,
+            model_name=facts.model_name,
+            model_sha256=facts.model_sha256,
+            calibration_version=running.calibration_version,
+        )
+        logger.info(
+            "validation of line %s finished: reference %d/%d, device %d/%d, %s",
+            record.line_id,
+            reference_in,
+            reference_out,
+            record.device_in,
+            record.device_out,
+            record.verdict,
+        )
+        return record
+
+    def cancel(self, reason: str) -> bool:
+        """Drop the running validation without a record; False when none was running."""
+        with self._lock:
+            running, self._running = self._running, None
+            if running is not None:
+                self._cancelled = f"cancelled: {reason}"
+        if running is not None:
+            logger.info("validation of line %s cancelled: %s", running.line_id, reason)
+        return running is not None
+
+    def _require(self) -> _Running:
+        if self._running is None:
+            if self._cancelled:
+                raise ValidationError(f"no validation is running: the last one was {self._cancelled}")
+            raise ValidationError("no validation is running")
+        return self._running
+
+    @staticmethod
+    def _progress(running: _Running, now: datetime) -> ValidationProgress:
+        return ValidationProgress(
+            validation_id=running.validation_id,
+            line_id=running.line_id,
+            started_at=running.started_at,
+            elapsed_s=max(0.0, (now - running.started_at).total_seconds()),
+            reference_in=running.reference_in,
+            reference_out=running.reference_out,
+            device_in=running.device_in,
+            device_out=running.device_out,
+            operator=running.operator,
+        )
+
+
+def _check_counts(reference_in: int, reference_out: int) -> None:
+    for name, value in (("in", reference_in), ("out", reference_out)):
+        if not 0 <= value <= MAX_REFERENCE_COUNT:
+            raise ValidationError(f"hand count {name} must be in 0..{MAX_REFERENCE_COUNT}, got {value}")
