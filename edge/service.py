@@ -48,6 +48,8 @@ from edge.records import (
     Frame,
     FrameQuality,
     IntervalCount,
+    ValidationProgress,
+    ValidationRecord,
 )
 from edge.service_build import LocalOutbox, device_id, licence_of, mqtt_delivery
 from edge.sources import (
@@ -55,6 +57,7 @@ from edge.sources import (
     LatestFrameReader,
 )
 from edge.system import read_system
+from edge.validation import DeviceFacts, ValidationSession, ValidationStore, default_validation_path
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +140,20 @@ class Service:
             max_rows=settings.outbox.max_rows,
             retention_s=settings.outbox.retention_s,
         )
+        self.validations = ValidationStore(default_validation_path(self.outbox.path))
+        self.validation = ValidationSession(
+            DeviceFacts(
+                site_id=settings.mqtt.site_id,
+                device_id=device_id(settings),
+                software_version=__version__,
+                model_name=model_file.name,
+                model_sha256=self._model_digest,
+                tolerance=settings.validation.tolerance,
+                min_people=settings.validation.min_people,
+            )
+        )
         self.delivery: Delivery | LocalOutbox = (
-            mqtt_delivery(settings, self.outbox, self.health)
+            mqtt_delivery(settings, self.outbox, self.health, self.validations)
             if settings.mqtt.enabled
             else LocalOutbox(self.outbox)
         )
@@ -203,6 +218,37 @@ class Service:
     def apply_calibration(self, calibration: Calibration) -> None:
         """Save and use `calibration` from the next frame (the previous file is kept in the history)."""
         self.calibration.apply(calibration)
+
+    def start_validation(self, line_id: str, operator: str) -> ValidationProgress:
+        """Start an on-site check of `line_id` now (see `edge.validation.ValidationSession.start`)."""
+        calibration = self.calibration.current()
+        return self.validation.start(
+            line_id,
+            operator,
+            lines=tuple(line.line_id for line in calibration.lines),
+            calibration_version=calibration.version,
+            now=self._clock(),
+        )
+
+    def validation_progress(self) -> ValidationProgress | None:
+        return self.validation.progress(self._clock())
+
+    def update_validation(self, reference_in: int, reference_out: int) -> ValidationProgress:
+        return self.validation.set_reference(reference_in, reference_out, now=self._clock())
+
+    def finish_validation(self, reference_in: int, reference_out: int) -> ValidationRecord:
+        """End the running check, store its record durably, and queue it for publication."""
+        record = self.validation.finish(reference_in, reference_out, now=self._clock())
+        self.validations.add(record)
+        if isinstance(self.delivery, Delivery):
+            self.delivery.notify_evidence()
+        return record
+
+    def cancel_validation(self) -> bool:
+        return self.validation.cancel("cancelled by the technician")
+
+    def recent_validations(self, limit: int) -> list[ValidationRecord]:
+        return self.validations.recent(limit)
 
     def snapshot_jpeg(self) -> bytes | None:
         """The newest frame with every detected person pixelated, as JPEG; None before any frame."""
@@ -297,6 +343,7 @@ class Service:
                 figures.latest_frame, figures.latest_boxes = frame, found
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
+        self.validation.add(events)
 
     def _submit(self, intervals: list[IntervalCount]) -> None:
         for interval in intervals:
@@ -313,6 +360,7 @@ class Service:
         self._close_interval(last_events_s)
         self.delivery.stop(self.settings.mqtt.stop_timeout_s)
         self.outbox.close()
+        self.validations.close()
 
     def _close_interval(self, last_events_s: float) -> None:
         tail = self._counter.finish(last_events_s + 1.0)
@@ -348,6 +396,7 @@ class Service:
             return
         # The interval so far was counted with the old lines: close it early, then start afresh.
         self._close_interval(self._last_events_s)
+        self.validation.cancel("the calibration changed while it ran")
         self._counter, self._aggregator = self._count_stages(calibration)
         logger.info("counting with the new calibration from now on")
 

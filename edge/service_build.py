@@ -24,6 +24,7 @@ from edge.deliver import (
     TlsFiles,
     Topics,
 )
+from edge.deliver.evidence import EvidenceStore
 from edge.errors import FootfallError
 from edge.records import Direction, IntervalCount
 from edge.sources import (
@@ -64,8 +65,13 @@ class LocalOutbox:
             return None
 
 
-def mqtt_delivery(settings: Settings, outbox: SqliteOutbox, health: Callable[[], PipelineHealth]) -> Delivery:
-    """Outbox -> MQTT delivery as configured (not started)."""
+def mqtt_delivery(
+    settings: Settings,
+    outbox: SqliteOutbox,
+    health: Callable[[], PipelineHealth],
+    evidence: EvidenceStore | None = None,
+) -> Delivery:
+    """Outbox -> MQTT delivery as configured (not started); `evidence` validations on their own topic."""
     mqtt, payload = settings.mqtt, settings.payload
     renderer = PayloadRenderer(
         device_id(settings),
@@ -99,6 +105,7 @@ def mqtt_delivery(settings: Settings, outbox: SqliteOutbox, health: Callable[[],
         renderer,
         window=mqtt.inflight_window,
         health=health,
+        evidence=evidence,
         health_interval_s=mqtt.health_interval_s,
         prune_interval_s=settings.outbox.prune_interval_s,
     )

@@ -18,6 +18,7 @@ from edge.api.auth import SESSION_COOKIE, Authenticator
 from edge.api.health import assess
 from edge.api.metrics import render_metrics
 from edge.api.ports import Device
+from edge.api.validations import add_validation_routes
 from edge.calibration import parse_calibration
 from edge.errors import ConfigError
 from edge.records import IntervalCount
@@ -76,17 +77,7 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
     api = [Depends(api_user)]
     page = [Depends(page_user)]
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @app.get("/readyz", dependencies=api)
-    def readyz() -> JSONResponse:
-        status = device.status()
-        ready = status.camera_state == "ok"
-        return JSONResponse(
-            {"ready": ready, "camera": status.camera_state}, status_code=200 if ready else 503
-        )
+    _add_probes(app, device, api)
 
     @app.get("/api/status", dependencies=api)
     def api_status() -> dict[str, Any]:
@@ -138,8 +129,23 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
     def openapi() -> dict[str, Any]:
         return get_openapi(title=app.title, version=app.version, routes=app.routes)
 
+    add_validation_routes(app, device, api)
     _add_pages(app, auth, page, secure_cookies)
     return app
+
+
+def _add_probes(app: FastAPI, device: Device, api: list[Any]) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", dependencies=api)
+    def readyz() -> JSONResponse:
+        status = device.status()
+        ready = status.camera_state == "ok"
+        return JSONResponse(
+            {"ready": ready, "camera": status.camera_state}, status_code=200 if ready else 503
+        )
 
 
 def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookies: bool) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from edge.calibration import Calibration
-from edge.records import DeviceStatus, IntervalCount
+from edge.records import DeviceStatus, IntervalCount, ValidationProgress, ValidationRecord
 
 
 class Device(Protocol):
@@ -38,4 +38,40 @@ class Device(Protocol):
 
     def snapshot_jpeg(self) -> bytes | None:
         """The newest frame, every person pixelated and masks blacked out, as JPEG; None if none yet."""
+        ...
+
+    def start_validation(self, line_id: str, operator: str) -> ValidationProgress:
+        """Start an on-site validation of `line_id` now.
+
+        Raises:
+            edge.errors.ValidationError: one is running already, or the line is unknown.
+        """
+        ...
+
+    def validation_progress(self) -> ValidationProgress | None:
+        """The running validation, if any."""
+        ...
+
+    def update_validation(self, reference_in: int, reference_out: int) -> ValidationProgress:
+        """Record the technician's hand count so far (totals).
+
+        Raises:
+            edge.errors.ValidationError: none is running, or a count is out of range.
+        """
+        ...
+
+    def finish_validation(self, reference_in: int, reference_out: int) -> ValidationRecord:
+        """End the running validation with the final hand count; stored and queued for MQTT.
+
+        Raises:
+            edge.errors.ValidationError: none is running, a count is out of range, or it could not be stored.
+        """
+        ...
+
+    def cancel_validation(self) -> bool:
+        """Drop the running validation without a record; False when none was running."""
+        ...
+
+    def recent_validations(self, limit: int) -> Sequence[ValidationRecord]:
+        """Stored validations, newest first, at most `limit`."""
         ...

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from edge.deliver.evidence import EvidenceFeed, EvidenceStore
 from edge.deliver.inflight import InFlightWindow
 from edge.deliver.mqtt import Ack
 from edge.deliver.outbox import SqliteOutbox
@@ -45,6 +46,8 @@ class Publisher(Protocol):
 
     def publish_health(self, payload: bytes) -> None: ...
 
+    def publish_validation(self, payload: bytes, generation: int) -> int | None: ...
+
     def take_acks(self) -> list[Ack]: ...
 
     def stop(self, timeout_s: float) -> None: ...
@@ -72,6 +75,7 @@ class Delivery:
         *,
         window: int = 20,
         health: Callable[[], PipelineHealth] | None = None,
+        evidence: EvidenceStore | None = None,
         health_interval_s: float = 60.0,
         prune_interval_s: float = 3600.0,
         retry_interval_s: float = 5.0,
@@ -86,6 +90,7 @@ class Delivery:
             renderer: message bodies; its device_id must be the outbox's.
             window: most counts messages in flight (published, not yet acknowledged).
             health: returns the pipeline's figures for the retained health message.
+            evidence: the validation store whose records are published on their own topic.
             health_interval_s: seconds between health refreshes (also sent on every connect).
             prune_interval_s: seconds between prunes of old delivered rows.
             retry_interval_s: pause after an outbox failure or a rejected publish.
@@ -108,6 +113,7 @@ class Delivery:
         self._renderer = renderer
         self._window = InFlightWindow(window)
         self._health = health
+        self._evidence = None if evidence is None else EvidenceFeed(evidence)
         self._health_interval_s = health_interval_s
         self._prune_interval_s = prune_interval_s
         self._retry_interval_s = retry_interval_s
@@ -154,6 +160,10 @@ class Delivery:
             return None
         self._wake.set()
         return seq
+
+    def notify_evidence(self) -> None:
+        """A validation was stored: publish it now rather than on the next poll."""
+        self._wake.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Flush what can be flushed, publish retained `stopped`, disconnect; within about `timeout_s`."""
@@ -229,6 +239,8 @@ class Delivery:
         connected = self._publisher.status().state is ConnectionState.CONNECTED
         if connected and now_s >= self._paused_until_s:
             self._publish_pending(generation)
+            if self._evidence is not None:
+                self._evidence.publish_pending(self._publisher.publish_validation, generation)
         if now_s >= self._next_prune_s:
             self._next_prune_s = now_s + self._prune_interval_s
             pruned = self._outbox.prune()
@@ -240,6 +252,8 @@ class Delivery:
 
     def _record_acks(self) -> None:
         for ack in self._publisher.take_acks():
+            if self._evidence is not None and self._evidence.settle(ack):
+                continue
             seq = self._window.settle(ack)
             if seq is None:
                 continue

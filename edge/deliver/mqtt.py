@@ -54,7 +54,7 @@ class MqttProtocol(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """The device's topics: `{prefix}/{site_id}/{device_id}/counts|status|health`."""
+    """The device's topics: `{prefix}/{site_id}/{device_id}/counts|status|health|validations`."""
 
     prefix: str
     site_id: str
@@ -86,6 +86,10 @@ class Topics:
     @property
     def health(self) -> str:
         return f"{self.base}/health"
+
+    @property
+    def validations(self) -> str:
+        return f"{self.base}/validations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ class MqttPublisher:
         self._status = ConnectionStatus(ConnectionState.CONNECTING)
         self._client = self._build_client(password)
         self._counts_properties = self._publish_properties(options.content_type)
+        self._validation_properties = self._publish_properties("application/json")
 
     @property
     def generation(self) -> int:
@@ -187,6 +192,23 @@ class MqttPublisher:
                 return None
             info = self._client.publish(
                 self._options.topics.counts, payload, qos=1, retain=False, properties=self._counts_properties
+            )
+        if info.rc in _ACCEPTED:
+            return info.mid
+        logger.warning("MQTT publish refused locally: %s", paho.error_string(info.rc))
+        return None
+
+    def publish_validation(self, payload: bytes, generation: int) -> int | None:
+        """Publish one validation document, retained (QoS 1); its mid, or None if not connected."""
+        with self._lock:
+            if not self._connected or generation != self._generation or self._stopping:
+                return None
+            info = self._client.publish(
+                self._options.topics.validations,
+                payload,
+                qos=1,
+                retain=True,
+                properties=self._validation_properties,
             )
         if info.rc in _ACCEPTED:
             return info.mid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,19 @@ import cv2
 import numpy as np
 
 from edge.calibration import Calibration, load_calibration
-from edge.records import DeviceStatus, IntervalCount, IntervalQuality, LineId, LineInterval
+from edge.records import (
+    CountEvents,
+    Crossing,
+    DeviceStatus,
+    Direction,
+    IntervalCount,
+    IntervalQuality,
+    LineId,
+    LineInterval,
+    ValidationProgress,
+    ValidationRecord,
+)
+from edge.validation import DeviceFacts, ValidationSession, ValidationStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,8 +60,23 @@ STATUS = DeviceStatus(
 class MemoryDevice:
     """Holds a calibration, a status and some intervals; records what the API applied."""
 
-    def __init__(self, status: DeviceStatus = STATUS) -> None:
+    def __init__(self, status: DeviceStatus = STATUS, validation_store: Path | None = None) -> None:
         self._lock = threading.Lock()
+        # The real session and store: only the crossings are simulated (`cross`).
+        self.validation = ValidationSession(
+            DeviceFacts(
+                site_id=status.site_id,
+                device_id=status.device_id,
+                software_version=status.software_version,
+                model_name=status.model_name,
+                model_sha256=status.model_sha256,
+                tolerance=0.1,
+                min_people=10,
+            )
+        )
+        self.validations = ValidationStore(
+            validation_store or Path(tempfile.mkdtemp(prefix="footfall-validations-")) / "validations.sqlite3"
+        )
         self.state = status
         self.calibration = load_calibration(PROJECT_ROOT / "calibration" / "examples" / "pets09-s2l1.json")
         self.applied: list[Calibration] = []
@@ -96,3 +124,35 @@ class MemoryDevice:
 
     def snapshot_jpeg(self) -> bytes | None:
         return self.jpeg
+
+    def cross(self, line_id: str, direction: str, people: int = 1) -> None:
+        """Pretend the counter saw `people` cross `line_id` in `direction` ("in" or "out")."""
+        crossing = Crossing(LineId(line_id), Direction(direction), 0.0, 0)
+        self.validation.add(CountEvents(0, 0.0, (crossing,) * people, (), ()))
+
+    def start_validation(self, line_id: str, operator: str) -> ValidationProgress:
+        calibration = self.current_calibration()
+        return self.validation.start(
+            line_id,
+            operator,
+            lines=tuple(line.line_id for line in calibration.lines),
+            calibration_version=calibration.version,
+            now=datetime.now(UTC),
+        )
+
+    def validation_progress(self) -> ValidationProgress | None:
+        return self.validation.progress(datetime.now(UTC))
+
+    def update_validation(self, reference_in: int, reference_out: int) -> ValidationProgress:
+        return self.validation.set_reference(reference_in, reference_out, now=datetime.now(UTC))
+
+    def finish_validation(self, reference_in: int, reference_out: int) -> ValidationRecord:
+        record = self.validation.finish(reference_in, reference_out, now=datetime.now(UTC))
+        self.validations.add(record)
+        return record
+
+    def cancel_validation(self) -> bool:
+        return self.validation.cancel("cancelled by the technician")
+
+    def recent_validations(self, limit: int) -> list[ValidationRecord]:
+        return self.validations.recent(limit)
