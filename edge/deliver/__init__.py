@@ -32,6 +32,7 @@ from edge.deliver.outbox import OutboxRow, SqliteOutbox, default_outbox_path
 from edge.deliver.payloads import (
     COUNTS_SCHEMA,
     HEALTH_SCHEMA,
+    VALIDATION_SCHEMA,
     PayloadFormat,
     PayloadRenderer,
     is_backfill,
@@ -53,6 +54,7 @@ __all__ = [
     "STATUS_OFFLINE",
     "STATUS_ONLINE",
     "STATUS_STOPPED",
+    "VALIDATION_SCHEMA",
     "Ack",
     "ConnectionState",
     "ConnectionStatus",

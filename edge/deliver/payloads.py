@@ -29,7 +29,12 @@ from edge.records import Direction, IntervalCount, LineInterval, ZoneInterval
 
 COUNTS_SCHEMA = "footfall-edge/counts/v1"
 HEALTH_SCHEMA = "footfall-edge/health/v1"
-_SCHEMA_FILES = {COUNTS_SCHEMA: "counts-v1.schema.json", HEALTH_SCHEMA: "health-v1.schema.json"}
+VALIDATION_SCHEMA = "footfall-edge/validation/v1"
+_SCHEMA_FILES = {
+    COUNTS_SCHEMA: "counts-v1.schema.json",
+    HEALTH_SCHEMA: "health-v1.schema.json",
+    VALIDATION_SCHEMA: "validation-v1.schema.json",
+}
 
 
 class PayloadFormat(StrEnum):
@@ -40,7 +45,7 @@ class PayloadFormat(StrEnum):
 
 
 def payload_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema shipped for `COUNTS_SCHEMA` or `HEALTH_SCHEMA`."""
+    """The JSON Schema shipped for `COUNTS_SCHEMA`, `HEALTH_SCHEMA` or `VALIDATION_SCHEMA`."""
     if name not in _SCHEMA_FILES:
         raise ValueError(f"unknown schema {name!r}; known: {sorted(_SCHEMA_FILES)}")
     text = resources.files("edge.deliver").joinpath("schemas", _SCHEMA_FILES[name]).read_text("utf-8")

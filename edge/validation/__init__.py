@@ -7,12 +7,11 @@ Must NOT: touch the network (delivery publishes the documents it is handed) or k
 track: a session only adds up the crossings of its line.
 """
 
-from edge.validation.codec import VALIDATION_SCHEMA, validation_document, validation_from_document
+from edge.validation.codec import validation_document, validation_from_document
 from edge.validation.session import DeviceFacts, ValidationSession
 from edge.validation.store import ValidationStore, default_validation_path
 
 __all__ = [
-    "VALIDATION_SCHEMA",
     "DeviceFacts",
     "ValidationSession",
     "ValidationStore",

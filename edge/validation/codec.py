@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from edge.deliver.codec import iso_utc, parse_utc
+from edge.deliver.payloads import VALIDATION_SCHEMA
 from edge.records import LineId, ValidationRecord
-
-VALIDATION_SCHEMA = "footfall-edge/validation/v1"
 
 
 def validation_document(record: ValidationRecord) -> dict[str, Any]:

@@ -21,6 +21,12 @@ PROTECTED = [
     ("GET", "/api/snapshot.jpg"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/api/validations"),
+    ("GET", "/api/validations/current"),
+    ("POST", "/api/validations/current"),
+    ("PUT", "/api/validations/current/reference"),
+    ("POST", "/api/validations/current/finish"),
+    ("DELETE", "/api/validations/current"),
 ]
 BEARER = {"Authorization": f"Bearer {PASSWORD}"}
 EXAMPLES = Path(__file__).resolve().parents[3] / "calibration" / "examples"

@@ -22,8 +22,14 @@ class StatusMessage:
     retained: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ValidationMessage:
+    document: dict[str, Any]
+    retained: bool
+
+
 class RecordingSubscriber:
-    """Records every counts message once (by `id`), in arrival order, plus status and health messages.
+    """Records every counts message once (by `id`), in arrival order, plus status, health and validations.
 
     `persistent=True` keeps the MQTT session (and its queued QoS 1 messages) across broker restarts,
     as a city server would; the broker must then run with persistence.
@@ -49,6 +55,7 @@ class RecordingSubscriber:
         self.arrival_s: dict[int, float] = {}
         self.statuses: list[StatusMessage] = []
         self.health: list[dict[str, Any]] = []
+        self.validations: list[ValidationMessage] = []
         self._seen: set[str] = set()
         self._subscribed = threading.Event()
         self._client = paho.Client(
@@ -124,4 +131,6 @@ class RecordingSubscriber:
                 self.statuses.append(StatusMessage(message.payload.decode(), bool(message.retain)))
             elif message.topic.endswith("/health"):
                 self.health.append(json.loads(message.payload))
+            elif message.topic.endswith("/validations"):
+                self.validations.append(ValidationMessage(json.loads(message.payload), bool(message.retain)))
             self._lock.notify_all()
