@@ -219,6 +219,9 @@ class StreamSource(_OpenCvLiveSource):
     """A network stream (RTSP, HTTP MJPEG, ...) or any other URL OpenCV can open.
 
     `name` is the URL without user name and password. Open and read time out after 10 s each.
+    Every pixel of the stream is decoded, so give the camera's sub-stream when it has one (a
+    different URL, e.g. `.../Streaming/Channels/102` on Hikvision, `subtype=1` on Dahua): a
+    640x360 sub-stream costs a fraction of decoding 1080p and shrinking it for the detector.
     See `LiveSource` for the arguments and the reconnect policy.
     """
 

@@ -3,15 +3,28 @@
 Mirrors the part of the real API (raspberrypi/picamera2 `picamera2/picamera2.py`, 0.3.17 and
 later) that `edge.sources.picamera` uses, with the same names, parameter names and configuration
 dict shape: `Picamera2(camera_num=0, verbose_console=None, tuning=None, allocator=None)`,
-`Picamera2.global_camera_info()`, `create_video_configuration(main=..., controls=..., ...)`,
-`configure(camera_config)`, `start(config=None, show_preview=False)`,
+`Picamera2.global_camera_info()`, `Picamera2.platform`, `create_video_configuration(main=...,
+lores=..., controls=..., ...)`, `configure(camera_config)`, `camera_configuration()`,
+`stream_configuration(name="main")`, `start(config=None, show_preview=False)`,
 `capture_array(name="main", wait=None, signal_function=None)`, `cancel_all_and_flush()`,
 `stop()`, `close()`. Mutable defaults of the real signatures are written as None here.
 
 Behaviour copied from the real class:
 - `Picamera2(n)` looks camera n up in `global_camera_info()` first: IndexError when it is absent.
-- Stream configurations are validated (known keys, size a tuple of even numbers, known format);
-  a started camera refuses to be configured.
+- `Picamera2.platform` is a class attribute, `Platform.VC4` (Pi 4 and earlier) or `Platform.PISP`
+  (Pi 5), decided once when picamera2 is imported (`picamera2/platform.py`).
+- `create_video_configuration` fills the defaults of `Picamera2.create_video_configuration`: main
+  `{"format": "XBGR8888", "size": (1280, 720), "preserve_ar": True}`, lores (only when asked for)
+  `{"format": "YUV420", "size": <main size>, "preserve_ar": False}`, and rounds each size down to
+  even numbers (`align_stream(..., optimal=False)`).
+- `configure` validates like `check_camera_config` / `check_stream_config` (known keys, size a
+  tuple of even numbers, a YUV or RGB format; "lores stream dimensions may not exceed main
+  stream"; on VC4 "lores stream must be YUV"), refuses a started camera, and then writes the
+  `stride` and `framesize` libcamera chose into each stream dict (`_update_stream_config`).
+- `capture_array` shapes as `Helpers.make_array` (`picamera2/request.py`): H x W x 3 for
+  RGB888/BGR888 (H x W x 4 for the 32-bit formats), stride padding already removed; for
+  YUV420 the I420 planes as one (H * 3 // 2, stride) uint8 array with the padding left in
+  ("We leave any packing in there").
 - `capture_array(wait=...)`: `wait` None or True waits for ever, a number of seconds raises
   TimeoutError when no frame comes, False returns a job (not supported by the fake). A capture
   that timed out stays queued until `cancel_all_and_flush()`.
@@ -19,31 +32,48 @@ Behaviour copied from the real class:
   and waits behind queued jobs, so after a timed-out capture it blocks for ever unless the jobs
   were cancelled. `close()` stops the event loop first and stops the camera itself.
 
+Stride is set by the kernel driver on a real Pi; the fake pads each plane to the hardware
+alignment that `Picamera2.align_stream` describes ("all planes are a multiple of 32/64 bytes
+wide": 32 bytes on VC4, 64 on PiSP), so a YUV420 width of 100 has a stride of 128 on VC4.
+
 Where the real camera would block for ever, the fake raises `WouldBlockForever` (a BaseException,
 so a caller's `except Exception` cannot hide the bug).
 
-Images are H x W x 3 uint8 for "RGB888"/"BGR888" (H x W x 4 for the 32-bit formats). Pixel bytes
-of RGB888 are B, G, R as in libcamera: channel 0 is 255 (blue), channel 1 the capture counter
-modulo 256, channel 2 is 0, so a consumer that swaps channels is caught.
+What the camera sees: `rig.scene`, a BGR image resized to each stream's size (the ISP's job), or
+by default a flat colour whose bytes in RGB888 are B, G, R as in libcamera: channel 0 is 255
+(blue), channel 1 the capture counter modulo 256, channel 2 is 0, so a consumer that swaps
+channels is caught. YUV420 streams carry the same picture as BT.601 limited-range I420 (what
+OpenCV's `COLOR_BGR2YUV_I420` produces); stride padding bytes are 0.
 
 Install it with `monkeypatch.setitem(sys.modules, "picamera2", fake_module)` after `reset()`;
-steer it through `rig` (`cameras`, `fail_opens`, `fail_captures`, `stall_captures`) and inspect
-`rig.instances`.
+steer it through `rig` (`cameras`, `scene`, `fail_opens`, `fail_captures`, `stall_captures`) and
+`reset(platform=...)`, and inspect `rig.instances`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from types import TracebackType
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Picamera2", "Rig", "WouldBlockForever", "reset", "rig"]
+__all__ = ["Picamera2", "Platform", "Rig", "WouldBlockForever", "reset", "rig"]
 
 _CHANNELS = {"RGB888": 3, "BGR888": 3, "XBGR8888": 4, "XRGB8888": 4}
+# picamera2.formats.is_YUV: the formats the real check accepts besides the RGB ones.
+_YUV_FORMATS = ("NV21", "NV12", "YUV420", "YVU420", "YVYU", "YUYV", "UYVY", "VYUY")
 _VALID_STREAM_KEYS = ("format", "size", "stride", "preserve_ar")
+
+
+class Platform(Enum):
+    """`picamera2.platform.Platform`: the ISP generation."""
+
+    VC4 = 0
+    PISP = 1
 
 
 class WouldBlockForever(BaseException):
@@ -56,6 +86,7 @@ class Rig:
 
     Attributes:
         cameras: what `global_camera_info()` returns (empty: no camera attached).
+        scene: BGR image every stream shows (resized to the stream size); None: a flat test colour.
         fail_opens: number of upcoming `Picamera2(...)` constructions that fail.
         fail_captures: number of upcoming `capture_array` calls that raise at once.
         stall_captures: number of upcoming `capture_array` calls that get no frame (camera
@@ -64,6 +95,7 @@ class Rig:
     """
 
     cameras: list[dict[str, Any]] = field(default_factory=list)
+    scene: npt.NDArray[np.uint8] | None = None
     fail_opens: int = 0
     fail_captures: int = 0
     stall_captures: int = 0
@@ -83,9 +115,11 @@ def _camera_info(number: int) -> dict[str, Any]:
 rig = Rig(cameras=[_camera_info(0)])
 
 
-def reset(*, cameras: int = 1) -> Rig:
-    """Start a fresh camera system with `cameras` cameras attached; return its rig."""
+def reset(*, cameras: int = 1, platform: Platform = Platform.VC4) -> Rig:
+    """Start a fresh camera system with `cameras` cameras on `platform`; return its rig."""
+    Picamera2.platform = platform
     rig.cameras = [_camera_info(number) for number in range(cameras)]
+    rig.scene = None
     rig.fail_opens = 0
     rig.fail_captures = 0
     rig.stall_captures = 0
@@ -95,6 +129,8 @@ def reset(*, cameras: int = 1) -> Rig:
 
 class Picamera2:
     """Fake of `picamera2.Picamera2`; records every call in `calls`."""
+
+    platform = Platform.VC4
 
     @staticmethod
     def global_camera_info() -> list[dict[str, Any]]:
@@ -140,12 +176,14 @@ class Picamera2:
         self.calls.append("create_video_configuration")
         if not self.is_open:
             raise RuntimeError("Camera not opened")
-        main_stream = _stream_config({"format": "XBGR8888", "size": (1280, 720)}, main)
-        lores_stream = (
-            None
-            if lores is None
-            else _stream_config({"format": "YUV420", "size": main_stream["size"]}, lores)
-        )
+        main_stream = _stream_config({"format": "XBGR8888", "size": (1280, 720), "preserve_ar": True}, main)
+        _align_to_even(main_stream)
+        lores_stream = None
+        if lores is not None:
+            lores_stream = _stream_config(
+                {"format": "YUV420", "size": main_stream["size"], "preserve_ar": False}, lores
+            )
+            _align_to_even(lores_stream)
         return {
             "use_case": use_case,
             "transform": transform,
@@ -167,8 +205,22 @@ class Picamera2:
             raise RuntimeError("Camera must be stopped before configuring")
         if not isinstance(camera_config, dict):
             raise NotImplementedError("the fake only accepts configuration dicts")
-        _check_stream(camera_config["main"])
-        self.camera_config = dict(camera_config)
+        camera_config = camera_config.copy()  # shallow, as in the real configure_()
+        self.camera_config = None
+        _check_camera_config(camera_config)
+        for name in ("main", "lores"):
+            if camera_config[name] is not None:
+                _update_stream_config(camera_config[name])
+        self.camera_config = camera_config
+
+    def camera_configuration(self) -> dict[str, Any] | None:
+        return self.camera_config
+
+    def stream_configuration(self, name: str = "main") -> dict[str, Any]:
+        if self.camera_config is None:
+            raise TypeError("'NoneType' object is not subscriptable")
+        stream: dict[str, Any] = self.camera_config[name]
+        return stream
 
     def start(self, config: dict[str, Any] | None = None, show_preview: bool | None = False) -> None:
         self.calls.append("start")
@@ -199,11 +251,16 @@ class Picamera2:
                 raise WouldBlockForever("no frame comes and capture_array was called without a timeout")
             raise TimeoutError  # concurrent.futures.Future.result(timeout=wait)
         stream = self.camera_config[name]
-        width, height = stream["size"]
-        image = np.zeros((height, width, _CHANNELS[stream["format"]]), dtype=np.uint8)
-        image[..., 0] = 255
-        image[..., 1] = self._captures % 256
+        if stream is None:  # the real stream_map has no such stream
+            raise RuntimeError(f"Stream {name!r} is not defined")
+        picture = self._picture(stream["size"])
         self._captures += 1
+        if stream["format"] == "YUV420":
+            return _i420_with_stride(picture, stream["stride"])
+        if stream["format"] not in _CHANNELS:
+            raise NotImplementedError(f"the fake does not make {stream['format']} arrays")
+        image = np.zeros((*picture.shape[:2], _CHANNELS[stream["format"]]), dtype=np.uint8)
+        image[..., :3] = picture  # B, G, R bytes (RGB888's order in libcamera)
         return image
 
     def cancel_all_and_flush(self) -> None:
@@ -236,6 +293,16 @@ class Picamera2:
     ) -> None:
         self.close()
 
+    def _picture(self, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+        """The BGR picture the ISP would deliver at `size` for this capture."""
+        width, height = size
+        if rig.scene is not None:
+            return np.asarray(cv2.resize(rig.scene, (width, height), interpolation=cv2.INTER_AREA))
+        picture = np.zeros((height, width, 3), dtype=np.uint8)
+        picture[..., 0] = 255
+        picture[..., 1] = self._captures % 256
+        return picture
+
 
 def _stream_config(defaults: dict[str, Any], updates: dict[str, Any] | None) -> dict[str, Any]:
     """Like `Picamera2._make_initial_stream_config`: only the known stream keys may be given."""
@@ -247,12 +314,69 @@ def _stream_config(defaults: dict[str, Any], updates: dict[str, Any] | None) -> 
     return stream
 
 
-def _check_stream(stream: dict[str, Any]) -> None:
-    """Like `Picamera2.check_stream_config` for the main stream."""
-    if stream["format"] not in _CHANNELS:
-        raise RuntimeError(f"Bad format {stream['format']} in stream main")
+def _align_to_even(stream: dict[str, Any]) -> None:
+    """`Picamera2.align_stream(stream, optimal=False)`: both sides rounded down to even."""
+    width, height = stream["size"]
+    stream["size"] = (width - width % 2, height - height % 2)
+
+
+def _check_stream(stream: Any, name: str) -> None:
+    """Like `Picamera2.check_stream_config` for an image (non-raw) stream."""
+    if type(stream) is not dict:
+        raise RuntimeError(name + " stream should be a dictionary")
+    if stream["format"] not in _CHANNELS and stream["format"] not in _YUV_FORMATS:
+        raise RuntimeError(f"Bad format {stream['format']} in stream {name}")
     size = stream["size"]
     if type(size) is not tuple or len(size) != 2:
-        raise RuntimeError("size in main stream should be (width, height)")
+        raise RuntimeError(f"size in {name} stream should be (width, height)")
     if size[0] % 2 or size[1] % 2:
         raise RuntimeError("width and height should be even")
+
+
+def _check_camera_config(camera_config: dict[str, Any]) -> None:
+    """Like `Picamera2.check_camera_config` for the main and lores streams."""
+    for name in ("main", "lores", "raw"):
+        if name not in camera_config:
+            raise RuntimeError(f"{name!r} key expected in camera configuration")
+    _check_stream(camera_config["main"], "main")
+    lores = camera_config["lores"]
+    if lores is None:
+        return
+    _check_stream(lores, "lores")
+    main_w, main_h = camera_config["main"]["size"]
+    lores_w, lores_h = lores["size"]
+    if lores_w > main_w or lores_h > main_h:
+        raise RuntimeError("lores stream dimensions may not exceed main stream")
+    if Picamera2.platform == Platform.VC4 and lores["format"] not in _YUV_FORMATS:
+        raise RuntimeError("lores stream must be YUV")
+
+
+def _update_stream_config(stream: dict[str, Any]) -> None:
+    """What `configure` copies back from libcamera: the stride and frame size it chose."""
+    plane_align = 32 if Picamera2.platform == Platform.VC4 else 64
+    width, height = stream["size"]
+    if stream["format"] in ("YUV420", "YVU420"):
+        stride = _round_up(width, 2 * plane_align)  # chroma planes are half as wide, each aligned
+        stream["stride"], stream["framesize"] = stride, stride * height * 3 // 2
+    else:
+        stride = _round_up(width * _CHANNELS.get(stream["format"], 2), plane_align)
+        stream["stride"], stream["framesize"] = stride, stride * height
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _i420_with_stride(picture: npt.NDArray[np.uint8], stride: int) -> npt.NDArray[np.uint8]:
+    """`picture` (BGR) as a YUV420 buffer: Y, U, V planes, rows padded to `stride` (chroma: half)."""
+    height, width = picture.shape[:2]
+    i420 = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420)).reshape(-1)
+    luma = i420[: width * height].reshape(height, width)
+    chroma_size = (width // 2) * (height // 2)
+    u_plane = i420[width * height : width * height + chroma_size].reshape(height // 2, width // 2)
+    v_plane = i420[width * height + chroma_size :].reshape(height // 2, width // 2)
+    padded = [
+        np.pad(plane, ((0, 0), (0, plane_stride - plane.shape[1])))
+        for plane, plane_stride in ((luma, stride), (u_plane, stride // 2), (v_plane, stride // 2))
+    ]
+    return np.concatenate([plane.reshape(-1) for plane in padded]).reshape(height * 3 // 2, stride)
