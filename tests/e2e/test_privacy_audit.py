@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from edge.assets import fetch, find_asset
-from edge.deliver import COUNTS_SCHEMA, HEALTH_SCHEMA, payload_schema
+from edge.deliver import COUNTS_SCHEMA, HEALTH_SCHEMA, VALIDATION_SCHEMA, payload_schema
 from edge.detect import OnnxDetector
 from edge.records import DeviceStatus, Frame
 from tests.conftest import SHARED_MIRROR
@@ -129,6 +129,7 @@ def test_nothing_identifying_is_written_or_leaves_the_device(
 
     _assert_only_allowed_files_written(audited_run["trace"].read_text(), audited_run["state"])
     _assert_outbox_holds_only_aggregates(audited_run["state"] / "outbox.sqlite3")
+    _assert_evidence_holds_only_aggregates(audited_run["state"] / "validations.sqlite3")
     _assert_messages_hold_only_aggregates(subscriber)
     _assert_answers_hold_only_aggregates(answers)
     assert not FORBIDDEN_KEYS.search(stderr), stderr
@@ -151,11 +152,16 @@ def _use_every_feature(api: str, duration_s: float) -> tuple[dict[str, str], lis
     bearer = {"Authorization": f"Bearer {PASSWORD}"}
     with httpx.Client(base_url=api) as pages:
         assert pages.post("/login", data={"password": PASSWORD}).status_code == 303
+        # An on-site validation, so its evidence (stored, served, published) is audited too.
+        assert pages.post(
+            "/api/validations/current", json={"line_id": "exit", "operator": "Audit"}
+        ).is_success
         finish = time.monotonic() + duration_s
         while time.monotonic() < finish:
             for page in ("/", "/calibration"):
                 assert pages.get(page).status_code == 200
             for route in (
+                "/api/validations",
                 "/api/status",
                 "/api/counts?limit=100",
                 "/api/live",
@@ -170,13 +176,17 @@ def _use_every_feature(api: str, duration_s: float) -> tuple[dict[str, str], lis
                 assert snapshot.headers["cache-control"] == "no-store"
                 snapshots.append(snapshot.content)
             time.sleep(2.0)
+        finished = pages.post("/api/validations/current/finish", json={"reference_in": 0, "reference_out": 2})
+        assert finished.status_code == 201
+        answers["/api/validations/current/finish"] = finished.text
+        answers["/api/validations"] = pages.get("/api/validations").text
     return answers, snapshots
 
 
 def _assert_only_allowed_files_written(trace: str, state: Path) -> None:
     written = {match["path"] for match in WRITE_OPEN.finditer(trace)}
     written |= {match["target"] for match in RENAME.finditer(trace)}
-    allowed_in_state = re.compile(r"^outbox\.sqlite3(-wal|-shm|-journal)?$")
+    allowed_in_state = re.compile(r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$")
     unexpected = []
     for path in sorted(written):
         resolved = Path(path)
@@ -200,10 +210,23 @@ def _assert_outbox_holds_only_aggregates(outbox: Path) -> None:
         assert not any(isinstance(value, bytes) for value in row), "binary data in the outbox"
 
 
+def _assert_evidence_holds_only_aggregates(store: Path) -> None:
+    with sqlite3.connect(store) as database:
+        documents = [json.loads(text) for (text,) in database.execute("SELECT document FROM validation")]
+        tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"validation"}, tables
+    assert len(documents) == 1
+    validator = jsonschema.Draft202012Validator(payload_schema(VALIDATION_SCHEMA))
+    for document in documents:
+        validator.validate(document)  # additionalProperties: false: only counts and versions
+        assert not FORBIDDEN_KEYS.search(json.dumps(document))
+
+
 def _assert_messages_hold_only_aggregates(subscriber: RecordingSubscriber) -> None:
     assert len(subscriber.counts) >= 3
     counts_schema = jsonschema.Draft202012Validator(payload_schema(COUNTS_SCHEMA))
     health_schema = jsonschema.Draft202012Validator(payload_schema(HEALTH_SCHEMA))
+    validation_schema = jsonschema.Draft202012Validator(payload_schema(VALIDATION_SCHEMA))
     for document in subscriber.counts:
         counts_schema.validate(document)  # additionalProperties: false at every level
         assert not FORBIDDEN_KEYS.search(json.dumps(document))
@@ -211,12 +234,17 @@ def _assert_messages_hold_only_aggregates(subscriber: RecordingSubscriber) -> No
     for document in subscriber.health:
         health_schema.validate(document)
     assert set(subscriber.status_payloads()) <= {"online", "offline", "stopped"}
+    assert subscriber.validations, "the validation was not published"
+    for message in subscriber.validations:
+        validation_schema.validate(message.document)
 
 
 def _assert_answers_hold_only_aggregates(answers: dict[str, str]) -> None:
     assert set(json.loads(answers["/api/status"])) == STATUS_KEYS
     for route, text in answers.items():
         assert not FORBIDDEN_KEYS.search(text), (route, text[:500])
+    validations = json.loads(answers["/api/validations"])
+    assert [item["operator"] for item in validations] == ["Audit"]
     for interval in json.loads(answers["/api/counts?limit=100"]):
         assert set(interval) == {"start", "end", "lines", "zones", "quality"}
     assert "track" not in answers["/metrics"]
