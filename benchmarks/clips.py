@@ -21,7 +21,8 @@ import numpy.typing as npt
 
 from edge.assets import default_cache_dir, resolve
 from edge.calibration import Calibration, load_calibration
-from edge.detect import OnnxDetector
+from edge.detect import Detector, OnnxDetector
+from edge.detect.crop import Crop, CroppedDetector
 from edge.records import Detections, LineSpec
 from edge.sources import open_source
 
@@ -127,20 +128,27 @@ def model_file() -> Path:
     return resolve("yolox_nano", cache_dir=default_cache_dir())
 
 
-def detections(clip: Clip, *, model: Path | None = None, threads: int = 0) -> list[Detections]:
-    """The real model's detections for every frame of a clip, cached per model digest.
+def detections(
+    clip: Clip, *, model: Path | None = None, threads: int = 0, crop: Crop | None = None
+) -> list[Detections]:
+    """The real model's detections for every frame of a clip, cached per model digest (and crop).
 
     Args:
         clip: the clip.
         model: an .onnx file (another size, a quantised variant); the default model when None.
         threads: onnxruntime threads (0: the detector's default).
+        crop: run the model on this region of each frame only (boxes still in frame pixels).
     """
     model = model or model_file()
     digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
+    if crop is not None and not crop.is_full:
+        region = (crop.left, crop.top, crop.right, crop.bottom)
+        digest += "-crop" + hashlib.sha256(repr(region).encode()).hexdigest()[:8]
     cache = CACHE / f"{clip.name}-{digest}.npz"
     if cache.is_file():
         return _load(cache)
-    detector = OnnxDetector(model, threads=threads)
+    inner = OnnxDetector(model, threads=threads)
+    detector: Detector = inner if crop is None or crop.is_full else CroppedDetector(inner, crop)
     with open_source(str(clip.source_path), fps=clip.fps) as source:
         found = [detector.detect(frame) for frame in source]
     CACHE.mkdir(parents=True, exist_ok=True)
