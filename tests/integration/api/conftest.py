@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -21,8 +22,8 @@ class Served:
 
 
 @pytest.fixture
-def served() -> Iterator[Served]:
-    device = MemoryDevice()
+def served(tmp_path: Path) -> Iterator[Served]:
+    device = MemoryDevice(validation_store=tmp_path / "validations.sqlite3")
     server = ApiServer(create_app(device, password=SecretStr(PASSWORD)), host="127.0.0.1", port=0)
     server.start()
     yield Served(device, f"http://127.0.0.1:{server.port}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -60,7 +59,7 @@ STATUS = DeviceStatus(
 class MemoryDevice:
     """Holds a calibration, a status and some intervals; records what the API applied."""
 
-    def __init__(self, status: DeviceStatus = STATUS, validation_store: Path | None = None) -> None:
+    def __init__(self, validation_store: Path, status: DeviceStatus = STATUS) -> None:
         self._lock = threading.Lock()
         # The real session and store: only the crossings are simulated (`cross`).
         self.validation = ValidationSession(
@@ -74,9 +73,7 @@ class MemoryDevice:
                 min_people=10,
             )
         )
-        self.validations = ValidationStore(
-            validation_store or Path(tempfile.mkdtemp(prefix="footfall-validations-")) / "validations.sqlite3"
-        )
+        self.validations = ValidationStore(validation_store)
         self.state = status
         self.calibration = load_calibration(PROJECT_ROOT / "calibration" / "examples" / "pets09-s2l1.json")
         self.applied: list[Calibration] = []
