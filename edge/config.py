@@ -211,6 +211,12 @@ class SourceSettings(_Section):
         description="Byte order of the Pi camera's RGB888 frames: bgr on current kernels; set rgb if "
         "people look blue in the snapshot (reported to flip between kernels).",
     )
+    detector_stream: bool = Field(
+        default=True,
+        description="Pi camera: read frames from the ISP's small `lores` stream sized for the detector "
+        "input, so no full-size frame is copied or shrunk (D-019); the snapshot is then that size too. "
+        "false reads the width x height main stream.",
+    )
 
 
 class AggregateSettings(_Section):

@@ -21,6 +21,7 @@ from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
+from edge.detect.resize import model_input_size
 from edge.errors import ConfigError
 from edge.pipeline import model_path
 from edge.service import Service
@@ -35,9 +36,9 @@ DEMO_CALIBRATION = Path(__file__).resolve().parents[1] / "calibration" / "exampl
 def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
     store = CalibrationStore(settings.calibration)
-    service = Service(
-        settings, source=open_camera(settings), model_file=model_path(settings), calibration=store
-    )
+    model_file = model_path(settings)
+    camera = open_camera(settings, detector_input=model_input_size(model_file))
+    service = Service(settings, source=camera, model_file=model_file, calibration=store)
     stop = threading.Event()
     _stop_on_signals(stop)
     if duration_s is not None:

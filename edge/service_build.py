@@ -35,6 +35,7 @@ from edge.sources import (
     VideoFileSource,
     open_source,
 )
+from edge.sources.sizing import lores_size_for
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,14 @@ def mqtt_delivery(
     )
 
 
-def open_camera(settings: Settings) -> FrameSource:
-    """The configured camera; a video file is played as one (real time, looped)."""
+def open_camera(settings: Settings, detector_input: tuple[int, int] | None = None) -> FrameSource:
+    """The configured camera; a video file is played as one (real time, looped).
+
+    Args:
+        settings: the settings.
+        detector_input: (width, height) the detector looks at; with `source.detector_stream` the
+            Pi camera delivers its lores stream at the smallest size that fills it.
+    """
     source = settings.source
     uri, fps = source.uri, source.fps
     if Path(uri).is_file():
@@ -120,8 +127,16 @@ def open_camera(settings: Settings) -> FrameSource:
         return PacedLoopSource(lambda: VideoFileSource(path, fps=fps))
     if uri == "picamera" or uri.startswith("picamera:"):
         number = int(uri.partition(":")[2] or 0)
+        main = (source.width, source.height)
+        lores = (
+            lores_size_for(detector_input, source.width / source.height)
+            if source.detector_stream and detector_input is not None
+            else None
+        )
+        if lores is not None and (lores[0] > main[0] or lores[1] > main[1]):
+            lores = None  # the main stream is already no larger than the detector needs
         return PicameraSource(
-            size=(source.width, source.height), fps=fps, camera_num=number, channel_order=source.channel_order
+            size=main, lores_size=lores, fps=fps, camera_num=number, channel_order=source.channel_order
         )
     if uri.startswith("usb:"):
         return UsbCameraSource(int(uri[4:]), width=source.width, height=source.height, fps=fps)

@@ -45,6 +45,20 @@ def anchors_for(width: int, height: int) -> int:
     return sum((height // stride) * (width // stride) for stride in STRIDES)
 
 
+def model_input_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a YOLOX model's image input, read from the file without running it.
+
+    Raises:
+        ModelError: the file is not a readable ONNX model with a fixed NCHW input.
+    """
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # OSError, protobuf DecodeError: onnx has no error hierarchy
+        raise ModelError(f"cannot read model {path.name}: {exc}") from exc
+    height, width = _input_dims(model, path)
+    return width, height
+
+
 def resize_model(src: Path, dst: Path, width: int, height: int) -> None:
     """Write a copy of the YOLOX model `src` that takes `width` x `height` input to `dst`.
 

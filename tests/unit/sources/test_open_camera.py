@@ -1,0 +1,41 @@
+"""`open_camera`: the Pi camera delivers its lores stream at the detector's size unless told otherwise."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from edge.config import Settings
+from edge.service_build import open_camera
+from tests.fakes import picamera2 as fake_picamera2
+
+
+@pytest.fixture
+def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_picamera2.Rig]:
+    monkeypatch.setitem(sys.modules, "picamera2", fake_picamera2)
+    yield fake_picamera2.reset(cameras=1)
+    fake_picamera2.reset()
+
+
+def first_frame_shape(settings: Settings, detector_input: tuple[int, int] | None) -> tuple[int, ...]:
+    with open_camera(settings, detector_input=detector_input) as source:
+        frame = next(iter(source))
+    return tuple(frame.image.shape)
+
+
+def test_the_pi_camera_delivers_frames_at_the_detector_size(rig: fake_picamera2.Rig) -> None:
+    settings = Settings.model_validate({"source": {"uri": "picamera", "width": 1280, "height": 720}})
+    assert first_frame_shape(settings, (416, 416)) == (234, 416, 3)  # 16:9 filling a 416 square
+    assert first_frame_shape(settings, (416, 256)) == (234, 416, 3)
+
+
+def test_the_main_stream_when_the_lores_stream_is_off_or_useless(rig: fake_picamera2.Rig) -> None:
+    off = Settings.model_validate(
+        {"source": {"uri": "picamera", "width": 1280, "height": 720, "detector_stream": False}}
+    )
+    assert first_frame_shape(off, (416, 416)) == (720, 1280, 3)
+    small = Settings.model_validate({"source": {"uri": "picamera", "width": 320, "height": 180}})
+    assert first_frame_shape(small, (416, 416)) == (180, 320, 3)  # main already smaller than needed
+    assert first_frame_shape(small, None) == (180, 320, 3)
