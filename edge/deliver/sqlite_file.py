@@ -126,7 +126,17 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename the file (and its -wal/-shm) to `<name>.corrupt-<UTC stamp>`; returns the new path."""
+    try:
+        return move_aside(path, now)
+    except OSError as exc:
+        raise OutboxError(f"the outbox {path} is corrupt and cannot be moved aside: {exc}") from exc
+
+
+def move_aside(path: Path, now: datetime) -> Path:
+    """Rename a database (and its -wal/-shm) to `<name>.corrupt-<UTC stamp>[.N]`, never over a file.
+
+    Returns the new path of the database. Raises OSError if a rename fails.
+    """
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     moved: list[Path] = []
     for suffix in ("", "-wal", "-shm"):
@@ -138,9 +148,6 @@ def _move_aside(path: Path, now: datetime) -> Path:
         while destination.exists():
             destination = source.with_name(f"{source.name}.corrupt-{stamp}.{index}")
             index += 1
-        try:
-            source.rename(destination)
-        except OSError as exc:
-            raise OutboxError(f"the outbox {path} is corrupt and cannot be moved aside: {exc}") from exc
+        source.rename(destination)
         moved.append(destination)
     return moved[0] if moved else path

@@ -18,7 +18,7 @@ from edge.pipeline import CountingPipeline, count_source
 from edge.records import Frame, ValidationRecord, Verdict
 from edge.sources import FrameSource
 from edge.sources.base import ClosingContext
-from edge.validation.session import DeviceFacts
+from edge.validation.session import MAX_OPERATOR_CHARS, DeviceFacts
 from edge.validation.truth import load_truth
 
 
@@ -71,6 +71,7 @@ def replay(
         ConfigError: the truth file is unreadable or names lines the calibration lacks.
     """
     started = clock()
+    load_truth(truth, calibration.lines, (1, 1))  # a bad truth file fails now, not after the clip
     noting = _SizeNoting(source)
     run = count_source(noting, pipeline, calibration, on_frame)
     if noting.size is None:
@@ -95,7 +96,7 @@ def replay(
                 device_out=line.out_count,
                 tolerance=facts.tolerance,
                 min_people=facts.min_people,
-                operator=source.name,
+                operator=source.name[-MAX_OPERATOR_CHARS:],
                 software_version=facts.software_version,
                 model_name=facts.model_name,
                 model_sha256=facts.model_sha256,

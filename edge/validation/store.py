@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.deliver.sqlite_file import SQLITE_CORRUPT, SQLITE_NOTADB, error_code
+from edge.deliver.sqlite_file import SQLITE_CORRUPT, SQLITE_NOTADB, error_code, move_aside
 from edge.errors import ValidationError
 from edge.records import ValidationRecord
 from edge.validation.codec import validation_document, validation_from_document
@@ -111,17 +110,27 @@ class ValidationStore:
             raise ValidationError(f"cannot read {self.path}: {exc}") from exc
 
 
+class _DamagedError(sqlite3.DatabaseError):
+    """The file opened but fails SQLite's integrity check."""
+
+
 def _open(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return _connect(path)
+    except _DamagedError:
+        pass
     except sqlite3.DatabaseError as exc:
         if error_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB) or not path.is_file():
             raise ValidationError(f"cannot open the validation store {path}: {exc}") from exc
     except OSError as exc:
         raise ValidationError(f"cannot open the validation store {path}: {exc}") from exc
-    aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-    os.replace(path, aside)
+    try:
+        aside = move_aside(path, datetime.now(UTC))
+    except OSError as exc:
+        raise ValidationError(
+            f"the validation store {path} is corrupt and cannot be moved aside: {exc}"
+        ) from exc
     logger.error("the validation store %s was corrupt; moved to %s and started a new one", path, aside.name)
     try:
         return _connect(path)
@@ -134,7 +143,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA quick_check").fetchall()
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise _DamagedError(f"integrity check failed: {check}")
         db.execute(_SCHEMA)
     except sqlite3.Error:
         db.close()

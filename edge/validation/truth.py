@@ -12,7 +12,6 @@ Accepted files (`footfall validate --truth`):
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -71,15 +70,20 @@ def crossings_of_paths(paths: Iterable[Sequence[PathPoint]], line: LineSpec) -> 
     counts = [0, 0]
     (ax, ay), (bx, by) = line.a, line.b
     for points in paths:
-        for (_, px, py), (_, qx, qy) in itertools.pairwise(sorted(points)):
-            side_p = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+        # A foot point exactly on the line (integer pixels on a round line) belongs to neither
+        # side: each step is judged from the last point that was on one.
+        last: tuple[float, float, float] | None = None  # (x, y, s) of the last point off the line
+        for _, qx, qy in sorted(points):
             side_q = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
-            if side_p * side_q >= 0:
+            if side_q == 0:
                 continue
-            along_a = (qx - px) * (ay - py) - (qy - py) * (ax - px)
-            along_b = (qx - px) * (by - py) - (qy - py) * (bx - px)
-            if along_a * along_b <= 0:
-                counts[0 if side_q > 0 else 1] += 1
+            if last is not None and last[2] * side_q < 0:
+                px, py = last[0], last[1]
+                along_a = (qx - px) * (ay - py) - (qy - py) * (ax - px)
+                along_b = (qx - px) * (by - py) - (qy - py) * (bx - px)
+                if along_a * along_b <= 0:
+                    counts[0 if side_q > 0 else 1] += 1
+            last = (qx, qy, side_q)
     return counts[0], counts[1]
 
 
@@ -121,7 +125,15 @@ def _listed_counts(text: str, path: Path) -> LineCounts:
 def _json_counts(text: str, path: Path) -> LineCounts:
     try:
         lines = json.loads(text)["lines"]
-        return {str(line_id): (int(pair["in"]), int(pair["out"])) for line_id, pair in lines.items()}
+        counts = {str(line_id): (_count(pair["in"]), _count(pair["out"])) for line_id, pair in lines.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         expected = '{"lines": {"<id>": {"in": N, "out": M}}}'
         raise ConfigError(f"{path.name}: expected {expected}: {exc}") from exc
+    return counts
+
+
+def _count(value: object) -> int:
+    """A count from JSON: a non-negative integer, nothing else (not 2.7, not true)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"counts must be non-negative integers, got {value!r}")
+    return value
