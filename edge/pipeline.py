@@ -6,6 +6,7 @@ flow one way: Frame -> Detections -> TrackedFrame -> CountEvents -> CountTotals.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -22,8 +23,12 @@ from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
 from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
+from edge.schedule import DetectionScheduler, skipped_events
 from edge.sources import FrameSource
 from edge.track import ByteTracker, Tracker
+
+_TimedHead = tuple[npt.NDArray[np.float32], float]
+"""Raw model output and the wall time inference took, ms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,12 @@ class CountRun:
 
 
 class CountingPipeline:
-    """Detector -> tracker -> counter for one camera."""
+    """Detector -> tracker -> counter for one camera.
+
+    With a ``scheduler``, frames it skips go to neither the detector, the tracker nor the
+    counter: they yield `skipped_events` (the last zone occupancy, no crossings), so they still
+    count as observed time. Without one every frame is detected.
+    """
 
     def __init__(
         self,
@@ -50,15 +60,26 @@ class CountingPipeline:
         tracker: Tracker,
         counter: SceneCounter,
         masks: MaskPainter | None = None,
+        scheduler: DetectionScheduler | None = None,
     ) -> None:
         self._detector = detector
         self._tracker = tracker
         self._counter = counter
         self._masks = masks or MaskPainter(())
+        self._scheduler = scheduler
+        self._last_events: CountEvents | None = None
 
     def process(self, frame: Frame) -> CountEvents:
-        """Count one frame; the frame is not kept."""
-        return self._count(self._detector.detect(self.mask(frame)))
+        """Count one frame (or skip it, as the scheduler says); the frame is not kept."""
+        frame = self.mask(frame)
+        if self._scheduler is None:
+            return self._count(self._detector.detect(frame))
+        if not self._scheduler.decide(frame):
+            return self._skip(frame)
+        started = time.perf_counter()
+        detections = self._detector.detect(frame)
+        self._scheduler.observe_inference((time.perf_counter() - started) * 1000.0)
+        return self._count(detections)
 
     def mask(self, frame: Frame) -> Frame:
         """The frame with the privacy masks blacked out (the same frame when there are none)."""
@@ -71,24 +92,48 @@ class CountingPipeline:
 
         onnxruntime releases the GIL during inference, so preprocessing, decoding, tracking and
         counting overlap with it instead of adding to it (benchmarks/pipeline.py measures this).
+        With a scheduler, frame N+1 is decided on before frame N's tracks are known; a skipped
+        frame first waits for the frame in flight, so events still come in frame order.
         """
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference") as worker:
-            previous: tuple[Frame, float, Future[npt.NDArray[np.float32]]] | None = None
+            previous: tuple[Frame, float, Future[_TimedHead]] | None = None
             for raw in frames:
                 frame = self.mask(raw)
+                if self._scheduler is not None and not self._scheduler.decide(frame):
+                    if previous is not None:
+                        yield self._finish_frame(*previous)
+                        previous = None
+                    yield self._skip(frame)
+                    continue
                 tensor, scale = self._detector.preprocess(frame)
-                running = (frame, scale, worker.submit(self._detector.infer, tensor))
+                running = (frame, scale, worker.submit(self._timed_infer, tensor))
                 if previous is not None:
                     yield self._finish_frame(*previous)
                 previous = running
             if previous is not None:
                 yield self._finish_frame(*previous)
 
-    def _finish_frame(self, frame: Frame, scale: float, head: Future[npt.NDArray[np.float32]]) -> CountEvents:
-        return self._count(self._detector.postprocess(head.result(), scale, frame))
+    def _timed_infer(self, tensor: npt.NDArray[np.float32]) -> _TimedHead:
+        started = time.perf_counter()
+        head = self._detector.infer(tensor)
+        return head, (time.perf_counter() - started) * 1000.0
+
+    def _finish_frame(self, frame: Frame, scale: float, running: Future[_TimedHead]) -> CountEvents:
+        head, inference_ms = running.result()
+        if self._scheduler is not None:
+            self._scheduler.observe_inference(inference_ms)
+        return self._count(self._detector.postprocess(head, scale, frame))
 
     def _count(self, detections: Detections) -> CountEvents:
-        return self._counter.update(self._tracker.update(detections))
+        tracked = self._tracker.update(detections)
+        if self._scheduler is not None:
+            self._scheduler.observe(tracked, detections)
+        events = self._counter.update(tracked)
+        self._last_events = events
+        return events
+
+    def _skip(self, frame: Frame) -> CountEvents:
+        return skipped_events(frame.index, frame.timestamp_s, self._last_events)
 
     def finish(self, timestamp_s: float) -> CountEvents:
         """Close what is still open (zone visits) at the end of the stream."""
@@ -123,8 +168,13 @@ def build_counter(settings: Settings, calibration: Calibration) -> SceneCounter:
     )
 
 
-def build_pipeline(settings: Settings, calibration: Calibration, model_file: Path) -> CountingPipeline:
-    """Build (not start) the counting stages from settings and a calibration."""
+def build_pipeline(
+    settings: Settings,
+    calibration: Calibration,
+    model_file: Path,
+    scheduler: DetectionScheduler | None = None,
+) -> CountingPipeline:
+    """Build (not start) the counting stages from settings and a calibration (and a scheduler)."""
     detector = OnnxDetector(
         model_file,
         threads=settings.detector.threads,
@@ -136,6 +186,7 @@ def build_pipeline(settings: Settings, calibration: Calibration, model_file: Pat
         build_tracker(settings),
         build_counter(settings, calibration),
         MaskPainter(calibration.masks),
+        scheduler,
     )
 
 
