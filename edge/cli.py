@@ -24,7 +24,7 @@ from edge.calibration import load_calibration
 from edge.config import Settings, load_settings
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
-from edge.pipeline import CountRun, build_pipeline, count_source, model_path
+from edge.pipeline import CountRun, build_pipeline, build_scheduler, count_source, model_path
 from edge.records import Verdict
 from edge.runner import demo_settings, run_service
 from edge.service_build import device_id
@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
     count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core but one)")
     count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
+    count.add_argument("--every-frame", action="store_true", help="detect on every frame")
     count.set_defaults(handler=_count)
 
     validate = commands.add_parser(
@@ -96,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
     validate.add_argument("--config", type=Path, help="TOML config file (tolerance, detector settings)")
     validate.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
+    validate.add_argument(
+        "--every-frame", action="store_true", help="detect on every frame (no adaptive rate)"
+    )
     validate.set_defaults(handler=_validate)
 
     run = commands.add_parser("run", help="run the counting service (camera, counts, delivery, pages)")
@@ -145,7 +149,10 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
     if args.threads is not None:
         detector = settings.detector.model_copy(update={"threads": args.threads})
         settings = settings.model_copy(update={"detector": detector})
-    pipeline = build_pipeline(settings, calibration, model_path(settings, args.model))
+    settings = _schedule_option(args, settings)
+    pipeline = build_pipeline(
+        settings, calibration, model_path(settings, args.model), build_scheduler(settings, calibration)
+    )
     source_spec = _source_spec(args.source, settings)
     with open_source(source_spec, fps=args.fps) as source:
         show_progress = not args.json and sys.stderr.isatty()
@@ -161,7 +168,8 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     calibration = load_calibration(args.calibration)
     model_file = model_path(settings, args.model)
-    pipeline = build_pipeline(settings, calibration, model_file)
+    settings = _schedule_option(args, settings)
+    pipeline = build_pipeline(settings, calibration, model_file, build_scheduler(settings, calibration))
     facts = DeviceFacts(
         site_id=settings.mqtt.site_id,
         device_id=device_id(settings),
@@ -189,6 +197,13 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(format_result(result))
     return EXIT_VALIDATION_FAILED if result.verdict is Verdict.FAIL else 0
+
+
+def _schedule_option(args: argparse.Namespace, settings: Settings) -> Settings:
+    if not args.every_frame:
+        return settings
+    schedule = settings.schedule.model_copy(update={"adaptive": False})
+    return settings.model_copy(update={"schedule": schedule})
 
 
 def _source_spec(source: str, settings: Settings) -> str:

@@ -43,6 +43,41 @@ class DetectorSettings(_Section):
     )
 
 
+class ScheduleSettings(_Section):
+    adaptive: bool = Field(
+        default=True,
+        description="Detect only as often as walking people need and skip still scenes (D-018); "
+        "false runs the detector on every frame.",
+    )
+    min_fps: float = Field(default=2.0, gt=0.0, description="Lowest detection rate while anyone is seen.")
+    max_fps: float = Field(default=15.0, gt=0.0, description="Highest detection rate.")
+    idle_check_s: float = Field(
+        default=1.0, gt=0.0, description="Longest gap between detections while nothing moves, seconds."
+    )
+    cpu_budget: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Share (0-1] of the time the detector may be busy; caps the rate on a hot or shared "
+        "device (e.g. 0.5 with a second camera). None: no cap.",
+    )
+    motion_gate: bool = Field(
+        default=True, description="Skip detection while nothing moves near the lines and zones."
+    )
+    motion_margin: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="Margin around the lines and zones (fraction of the frame) watched by the motion gate.",
+    )
+
+    @model_validator(mode="after")
+    def _check_rates(self) -> Self:
+        if self.max_fps < self.min_fps:
+            raise ValueError(f"max_fps ({self.max_fps}) must be >= min_fps ({self.min_fps})")
+        return self
+
+
 class TrackerSettings(_Section):
     high_score: float = Field(default=0.5, gt=0.0, lt=1.0, description="Score of detections matched first.")
     new_track_score: float = Field(
@@ -282,6 +317,9 @@ class Settings(BaseSettings):
         description="Local folder of byte-identical copies of the downloads, used instead of the network.",
     )
     detector: DetectorSettings = Field(default_factory=DetectorSettings, description="Person detector.")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="When to run the detector (adaptive rate, motion gate)."
+    )
     tracker: TrackerSettings = Field(default_factory=TrackerSettings, description="Multi-person tracker.")
     counting: CountingSettings = Field(
         default_factory=CountingSettings, description="Line and zone counting."

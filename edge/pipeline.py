@@ -23,7 +23,7 @@ from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
 from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
-from edge.schedule import DetectionScheduler, skipped_events
+from edge.schedule import AdaptiveScheduler, DetectionScheduler, MotionGate, region_around, skipped_events
 from edge.sources import FrameSource
 from edge.track import ByteTracker, Tracker
 
@@ -165,6 +165,31 @@ def build_counter(settings: Settings, calibration: Calibration) -> SceneCounter:
         hysteresis=settings.counting.hysteresis,
         handover_s=settings.counting.handover_s,
         handover_distance=settings.counting.handover_distance,
+    )
+
+
+def build_scheduler(
+    settings: Settings, calibration: Calibration, *, live: bool = False
+) -> DetectionScheduler | None:
+    """The detection scheduler as configured: adaptive (the default) or None (every frame).
+
+    The CPU budget applies to a `live` camera only: on a file read faster than real time it would
+    make counts depend on the machine's speed.
+    """
+    schedule = settings.schedule
+    if not schedule.adaptive:
+        return None
+    gate = None
+    if schedule.motion_gate:
+        points = [point for line in calibration.lines for point in (line.a, line.b)]
+        points += [point for zone in calibration.zones for point in zone.polygon]
+        gate = MotionGate(region=region_around(points, schedule.motion_margin) if points else None)
+    return AdaptiveScheduler(
+        gate=gate,
+        min_fps=schedule.min_fps,
+        max_fps=schedule.max_fps,
+        idle_check_s=schedule.idle_check_s,
+        cpu_budget=schedule.cpu_budget if live else None,
     )
 
 

@@ -297,6 +297,8 @@ class DeviceStatus:
         last_frame_age_s: seconds since the last frame went through the pipeline; None before one.
         fps: frames counted per second (smoothed); None before two frames.
         detector_ms: inference latency per frame (smoothed); None before one frame.
+        detected_share: share of frames the detector ran on (smoothed, 0-1); below 1 when the
+            adaptive schedule skips frames nobody needs; None before one frame.
         model_name: detector model file name.
         model_sha256: its digest.
         model_licence: its licence.
@@ -324,6 +326,7 @@ class DeviceStatus:
     last_frame_age_s: float | None
     fps: float | None
     detector_ms: float | None
+    detected_share: float | None
     model_name: str
     model_sha256: str
     model_licence: str

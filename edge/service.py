@@ -38,7 +38,7 @@ from edge.deliver import (
 from edge.detect import OnnxDetector
 from edge.errors import FootfallError
 from edge.notify import SystemdNotifier
-from edge.pipeline import build_counter, build_tracker
+from edge.pipeline import build_counter, build_scheduler, build_tracker
 from edge.privacy.masks import MaskPainter
 from edge.privacy.snapshot import anonymise, encode_jpeg
 from edge.records import (
@@ -51,6 +51,7 @@ from edge.records import (
     ValidationProgress,
     ValidationRecord,
 )
+from edge.schedule import skipped_events
 from edge.service_build import LocalOutbox, device_id, licence_of, mqtt_delivery
 from edge.sources import (
     FrameSource,
@@ -83,6 +84,8 @@ class LiveFigures:
     last_frame_s: float | None = None
     fps: float | None = None
     detector_ms: float | None = None
+    # Share of frames the detector ran on (smoothed): below 1 when the scheduler skips frames.
+    detected_share: float | None = None
     camera_state: str = "starting"
     camera_error: str = ""
     last_coverage: float | None = None
@@ -130,6 +133,7 @@ class Service:
             nms_iou=settings.detector.nms_iou,
         )
         self._tracker = build_tracker(settings)
+        self._last_events: CountEvents | None = None
         self._pending_calibration: Calibration | None = None
         self._last_events_s = 0.0
         self._calibration_lock = threading.Lock()
@@ -168,6 +172,7 @@ class Service:
             figures = self.figures
             last_frame_age_s = None if figures.last_frame_s is None else now_s - figures.last_frame_s
             camera = (figures.camera_state, figures.camera_error, figures.fps, figures.detector_ms)
+            detected_share = figures.detected_share
             coverage = figures.last_coverage
         delivery = self.delivery_status()
         outbox = self.outbox_stats()
@@ -182,6 +187,7 @@ class Service:
             last_frame_age_s=last_frame_age_s,
             fps=camera[2],
             detector_ms=camera[3],
+            detected_share=detected_share,
             model_name=self.model_file.name,
             model_sha256=self._model_digest,
             model_licence=self._model_licence,
@@ -316,30 +322,53 @@ class Service:
         captured_at = self._clock()
         # Masked before anything looks at it: detection, brightness and the snapshot alike.
         frame = replace(raw, image=self._masks.apply(raw.image)) if self._masks.active else raw
+        quality = FrameQuality(captured_at, frame_brightness(frame.image), skipped)
+        scheduler = self._scheduler
+        if scheduler is not None and not scheduler.decide(frame):
+            # Nobody moved or people cannot have moved far: no detection, the time still counts.
+            events = skipped_events(frame.index, frame.timestamp_s, self._last_events)
+            self._submit(self._aggregator.add(events, quality))
+            self._record(frame, None, events, None)
+            return
         started = self._monotonic()
         found = self._detector.detect(frame)
-        detected = self._monotonic()
-        events = self._counter.update(self._tracker.update(found))
-        quality = FrameQuality(captured_at, frame_brightness(frame.image), skipped)
+        detector_ms = (self._monotonic() - started) * 1000.0
+        tracked = self._tracker.update(found)
+        if scheduler is not None:
+            scheduler.observe_inference(detector_ms)
+            scheduler.observe(tracked, found)
+        events = self._last_events = self._counter.update(tracked)
         self._submit(self._aggregator.add(events, quality))
-        self._record(frame, found, events, (detected - started) * 1000.0)
+        self._record(frame, found, events, detector_ms)
 
-    def _record(self, frame: Frame, found: Detections, events: CountEvents, detector_ms: float) -> None:
+    def _record(
+        self, frame: Frame, found: Detections | None, events: CountEvents, detector_ms: float | None
+    ) -> None:
+        """Update the live figures; `found` is None for a frame the scheduler skipped."""
         now_s = self._monotonic()
         figures = self.figures
         with figures.lock:
             if figures.last_frame_s is not None and now_s > figures.last_frame_s:
                 fps = 1.0 / (now_s - figures.last_frame_s)
                 figures.fps = fps if figures.fps is None else figures.fps + EMA_WEIGHT * (fps - figures.fps)
-            figures.detector_ms = (
-                detector_ms
-                if figures.detector_ms is None
-                else figures.detector_ms + EMA_WEIGHT * (detector_ms - figures.detector_ms)
+            detected = 0.0 if found is None else 1.0
+            figures.detected_share = (
+                detected
+                if figures.detected_share is None
+                else figures.detected_share + EMA_WEIGHT * (detected - figures.detected_share)
             )
+            if detector_ms is not None:
+                figures.detector_ms = (
+                    detector_ms
+                    if figures.detector_ms is None
+                    else figures.detector_ms + EMA_WEIGHT * (detector_ms - figures.detector_ms)
+                )
             figures.last_frame_s = now_s
             figures.frames += 1
             figures.camera_state, figures.camera_error = "ok", ""
-            if self.settings.api.snapshots:  # with snapshots off, no frame outlives its processing
+            # With snapshots off, no frame outlives its processing. A skipped frame has no boxes
+            # of its own, so the snapshot stays the last detected frame, pixelated by its boxes.
+            if self.settings.api.snapshots and found is not None:
                 figures.latest_frame, figures.latest_boxes = frame, found
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
@@ -372,6 +401,9 @@ class Service:
 
     def _count_stages(self, calibration: Calibration) -> tuple[SceneCounter, IntervalAggregator]:
         self._masks = MaskPainter(calibration.masks)
+        # The motion gate watches the new lines' region; the new counter starts with no zone state.
+        self._scheduler = build_scheduler(self.settings, calibration, live=True)
+        self._last_events = None
         counter = build_counter(self.settings, calibration)
         aggregator = IntervalAggregator(
             [line.line_id for line in calibration.lines],

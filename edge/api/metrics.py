@@ -33,6 +33,7 @@ class _StatusCollector(Collector):
             "footfall_uptime_seconds": ("Seconds since the service started.", status.uptime_s),
             "footfall_fps": ("Frames counted per second.", status.fps),
             "footfall_detector_latency_ms": ("Inference time per frame.", status.detector_ms),
+            "footfall_detected_share": ("Share of frames the detector ran on.", status.detected_share),
             "footfall_last_frame_age_seconds": ("Seconds since the last frame.", status.last_frame_age_s),
             "footfall_interval_coverage": ("Coverage of the last closed interval.", status.last_coverage),
             "footfall_outbox_backlog_rows": (

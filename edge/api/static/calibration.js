@@ -20,6 +20,8 @@ let mode = "move";
 let draft = null;   // shape being drawn
 let dragging = null; // {item, index}
 let live = {};
+let savedJSON = ""; // the calibration in force on the device, to tell unsaved edits (validation.js)
+let focusLine = null; // id of the line being validated: drawn alone, without handles (validation.js)
 // The overlay's user units are the snapshot's pixels, so handles stay round and labels upright.
 let W = 1280, H = 720;
 
@@ -90,12 +92,14 @@ function drawOverlay() {
   }
   for (const [kind, colour] of [["zones", "#38a169"], ["masks", "#000"]]) {
     for (const item of model[kind]) {
+      if (focusLine !== null && kind === "zones") continue;
       const stroke = problems.has(item) ? "#e53e3e" : colour;
       el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke, "stroke-width": 3, "vector-effect": "non-scaling-stroke" });
       label(item.id, item.polygon[0][0], item.polygon[0][1]);
     }
   }
   for (const line of model.lines) {
+    if (focusLine !== null && line.id !== focusLine) continue;
     const bad = problems.has(line);
     const colour = bad ? "#fc8181" : "#f6e05e";
     el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: "#000", "stroke-opacity": 0.5, "stroke-width": 7, "vector-effect": "non-scaling-stroke" });
@@ -105,6 +109,7 @@ function drawOverlay() {
     // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip).
     label(`${line.id}: in`, x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
   }
+  if (focusLine !== null) return; // validating: nothing to drag
   // Handles last, so they sit on top of every line and label.
   for (const kind of ["zones", "masks"]) for (const item of model[kind]) item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
   for (const line of model.lines) { handle(line.a[0], line.a[1], line, "a"); handle(line.b[0], line.b[1], line, "b"); }
@@ -231,7 +236,7 @@ document.getElementById("snapshot").addEventListener("load", (event) => {
   W = event.target.naturalWidth || W;
   H = event.target.naturalHeight || H;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  draw();
+  drawOverlay(); // not the list: rebuilding it would drop a name being typed
 });
 document.getElementById("snapshot").addEventListener("error", () => {
   document.getElementById("stage").style.aspectRatio = `${W} / ${H}`;
@@ -293,7 +298,17 @@ async function load() {
   model = { lines, zones, masks };
   saved = new Set(lines.map((line) => line.id));
   extra = rest;
+  savedJSON = editedJSON();
   draw();
+  document.dispatchEvent(new CustomEvent("calibration-loaded"));
+}
+
+function editedJSON() {
+  return JSON.stringify([model.lines, model.zones, model.masks]);
+}
+
+function unsavedEdits() {
+  return editedJSON() !== savedJSON;
 }
 
 async function pollLive() {

@@ -1,5 +1,5 @@
 "use strict";
-// Device health: polls /api/status every 3 s and /api/counts every 30 s; draws its own SVG chart.
+// Device health: polls /api/status every 3 s, /api/counts and /api/validations every 30 s; draws its own SVG chart.
 const VERDICTS = { green: "Counting normally", amber: "Degraded: check the reasons", red: "Counts are being lost" };
 
 function text(value, unit = "", digits = 1) {
@@ -107,8 +107,46 @@ function drawChart(intervals) {
     : "No interval closed yet.";
 }
 
+const VALIDATION_COLUMNS = ["When", "Line", "By hand in · out", "Device in · out", "Accuracy", "Verdict", "By"];
+let validationsShown = "";
+
+async function refreshValidations() {
+  const records = await getJSON("/api/validations?limit=20");
+  const key = JSON.stringify(records);
+  if (key === validationsShown) return; // unchanged: leave the table (and any selection) alone
+  validationsShown = key;
+  const holder = document.getElementById("validations");
+  if (!records.length) {
+    holder.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: "No validation yet." }));
+    return;
+  }
+  const table = document.createElement("table");
+  table.className = "history";
+  const head = table.createTHead().insertRow();
+  for (const name of VALIDATION_COLUMNS) head.appendChild(Object.assign(document.createElement("th"), { scope: "col", textContent: name }));
+  const body = table.createTBody();
+  for (const record of records) validationRow(body.insertRow(), record);
+  holder.replaceChildren(table);
+}
+
+function validationRow(row, record) {
+  const ended = new Date(record.ended_at);
+  row.dataset.validation = record.validation_id;
+  row.title = `${record.mode}, ${Math.round(record.duration_s / 60)} min, error in ${record.error.in}, out ${record.error.out}; software ${record.software_version}, calibration ${record.calibration_version}`;
+  const when = `${ended.toLocaleDateString()} ${ended.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  const accuracy = record.accuracy === null ? "–" : `${(record.accuracy * 100).toFixed(1)} %`;
+  const values = [when, record.line_id, `${record.reference.in} · ${record.reference.out}`, `${record.device.in} · ${record.device.out}`, accuracy];
+  const badge = Object.assign(document.createElement("span"), { className: `badge ${record.verdict}`, textContent: record.verdict });
+  [...values, badge, record.operator || "–"].forEach((value, k) => {
+    const cell = row.insertCell();
+    cell.dataset.label = VALIDATION_COLUMNS[k]; // the heading, shown in the cell on a phone
+    if (typeof value === "string") cell.textContent = value; else cell.appendChild(value);
+  });
+}
+
 refreshStatus();
 refreshChart().catch(() => {});
+refreshValidations().catch(() => {});
 new ResizeObserver(() => drawChart(shown)).observe(document.getElementById("chart"));
 setInterval(refreshStatus, 3000);
-setInterval(() => refreshChart().catch(() => {}), 30000);
+setInterval(() => { refreshChart().catch(() => {}); refreshValidations().catch(() => {}); }, 30000);

@@ -37,6 +37,7 @@ STATUS = DeviceStatus(
     last_frame_age_s=0.1,
     fps=9.8,
     detector_ms=42.0,
+    detected_share=0.4,
     model_name="yolox_nano.onnx",
     model_sha256="695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
     model_licence="Apache-2.0",
