@@ -22,12 +22,13 @@ from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
 from edge.calibration import load_calibration
 from edge.config import Settings, load_settings
+from edge.detect.quantize import quantize_model, sample_frames
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
 from edge.pipeline import CountRun, build_pipeline, build_scheduler, count_source, model_path
 from edge.records import Verdict
 from edge.runner import demo_settings, run_service
-from edge.service_build import device_id
+from edge.service_build import device_id, open_camera
 from edge.sources import open_source, prefetch
 from edge.validation import DeviceFacts, validation_document
 from edge.validation.replay import format_result, replay
@@ -121,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
     doctor.set_defaults(handler=_doctor)
 
+    _add_models_commands(commands)
+    return parser
+
+
+def _add_models_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = commands.add_parser("models", help="list or fetch models and clips").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -131,7 +137,19 @@ def _parser() -> argparse.ArgumentParser:
     fetching.add_argument("names", nargs="*", help="asset names (default: all)")
     fetching.add_argument("--mirror", type=Path, help="local folder of byte-identical copies")
     fetching.set_defaults(handler=_models_fetch)
-    return parser
+    quantizing = models.add_parser(
+        "quantize", help="build a static INT8 detector calibrated on this camera's frames (opt-in, D-017)"
+    )
+    quantizing.add_argument(
+        "--source", help="camera URI or video to calibrate on (default: the configured camera)"
+    )
+    quantizing.add_argument("--frames", type=int, default=64, help="calibration frames (default 64)")
+    quantizing.add_argument(
+        "--every", type=_positive_float, default=2.0, help="seconds between calibration frames (default 2)"
+    )
+    quantizing.add_argument("--out", type=Path, help="output file (default: <cache>/<model>-int8.onnx)")
+    quantizing.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
+    quantizing.set_defaults(handler=_models_quantize)
 
 
 def _positive_float(text: str) -> float:
@@ -293,6 +311,23 @@ def _models_fetch(args: argparse.Namespace, settings: Settings) -> int:
         path = fetch(asset, cache_dir=cache_dir, mirror=mirror)
         verb = "already present" if was_present else "fetched"
         print(f"{asset.name}: {verb}, sha256 verified: {path}", file=sys.stderr)
+    return 0
+
+
+def _models_quantize(args: argparse.Namespace, settings: Settings) -> int:
+    fp32 = model_path(settings)
+    out = args.out or (settings.cache_dir or default_cache_dir()) / f"{fp32.stem}-int8.onnx"
+    camera = open_source(_source_spec(args.source, settings)) if args.source else open_camera(settings)
+    print(f"sampling {args.frames} frames, one every {args.every:g} s, from {camera.name}", file=sys.stderr)
+    with camera:
+        # Frames stay in memory: only the model (weights and value ranges) is written.
+        frames = sample_frames(camera, args.frames, args.every)
+    report = quantize_model(fp32, frames, out)
+    print(
+        f"{report.out_path}: INT8 from {report.frames} frames, {len(report.float_nodes)} nodes in float. "
+        f"Check it with `footfall validate ... --model {report.out_path}` before setting detector.model.",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -368,6 +368,7 @@ def _quantize(prepared: Path, ranges: Any, float_nodes: frozenset[str], out_path
             calibrate_method=ranges.calibration_method,
             calibration_cache_path=str(cache),
         )
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600: the service user must read the model
         os.replace(temporary, out_path)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"quantisation failed: {exc}") from exc

@@ -190,6 +190,7 @@ def _write_checked(model: onnx.ModelProto, dst: Path, width: int, height: int) -
     try:
         onnx.save(model, temporary)
         _check_runs(Path(temporary), width, height)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600: the service user must read the model
         os.replace(temporary, dst)
     finally:
         Path(temporary).unlink(missing_ok=True)
