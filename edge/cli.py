@@ -25,10 +25,11 @@ from edge.config import Settings, load_settings
 from edge.detect.quantize import quantize_model, sample_frames
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
-from edge.pipeline import CountRun, build_pipeline, build_scheduler, count_source, model_path
+from edge.pipeline import CountRun, build_detector, build_pipeline, build_scheduler, count_source, model_path
 from edge.records import Verdict
 from edge.runner import demo_settings, run_service
 from edge.service_build import device_id, open_camera
+from edge.site_plan import format_survey, survey_site
 from edge.sources import open_source, prefetch
 from edge.validation import DeviceFacts, validation_document
 from edge.validation.replay import format_result, replay
@@ -123,6 +124,22 @@ def _parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=_doctor)
 
     _add_models_commands(commands)
+    site = commands.add_parser("site", help="plan the detector for a site").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    planning = site.add_parser(
+        "plan", help="suggest detector.input_size and detector.crop from the site's frames"
+    )
+    planning.add_argument("source", help="camera URI, video file, image folder or fetched clip")
+    planning.add_argument("--calibration", required=True, type=Path, help="calibration JSON file")
+    planning.add_argument("--frames", type=int, default=60, help="frames to look at (default 60)")
+    planning.add_argument(
+        "--every", type=_positive_float, default=1.0, help="seconds between frames (default 1)"
+    )
+    planning.add_argument("--fps", type=_positive_float, help="frame rate to assume instead of the header's")
+    planning.add_argument("--no-crop", action="store_true", help="size the input for the whole frame")
+    planning.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
+    planning.set_defaults(handler=_site_plan)
     return parser
 
 
@@ -328,6 +345,26 @@ def _models_quantize(args: argparse.Namespace, settings: Settings) -> int:
         f"Check it with `footfall validate ... --model {report.out_path}` before setting detector.model.",
         file=sys.stderr,
     )
+    return 0
+
+
+def _site_plan(args: argparse.Namespace, settings: Settings) -> int:
+    calibration = load_calibration(args.calibration)
+    # People are measured at the model's own size on the whole frame, whatever is configured now.
+    detector = settings.detector.model_copy(update={"input_size": None, "crop": None})
+    detector_at_full_frame = build_detector(
+        settings.model_copy(update={"detector": detector}), model_path(settings)
+    )
+    with open_source(_source_spec(args.source, settings), fps=args.fps) as source:
+        survey = survey_site(
+            source,
+            detector_at_full_frame,
+            calibration,
+            frames=args.frames,
+            every_s=args.every,
+            crop=not args.no_crop,
+        )
+    print(format_survey(survey))
     return 0
 
 

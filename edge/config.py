@@ -41,6 +41,31 @@ class DetectorSettings(_Section):
     nms_iou: float = Field(
         default=0.45, gt=0.0, le=1.0, description="IoU above which overlapping boxes merge."
     )
+    input_size: tuple[int, int] | None = Field(
+        default=None,
+        description="(width, height) of the detector input, multiples of 32, e.g. [416, 320] for a 4:3 "
+        "camera; the model is patched once into the cache. None: the model's own (416x416). "
+        "`footfall site plan` suggests one from how tall people appear (D-016).",
+    )
+    crop: tuple[float, float, float, float] | None = Field(
+        default=None,
+        description="(left, top, right, bottom), normalised: the part of the frame the detector looks at "
+        "(the lines and zones with a margin). None: the whole frame. `footfall site plan` suggests one.",
+    )
+
+    @model_validator(mode="after")
+    def _check_input(self) -> Self:
+        if self.input_size is not None and any(side <= 0 or side % 32 for side in self.input_size):
+            raise ValueError(
+                f"input_size sides must be positive multiples of 32, got {list(self.input_size)}"
+            )
+        if self.crop is not None:
+            left, top, right, bottom = self.crop
+            if not (0.0 <= left < right <= 1.0 and 0.0 <= top < bottom <= 1.0):
+                raise ValueError(
+                    f"crop must be 0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {list(self.crop)}"
+                )
+        return self
 
 
 class ScheduleSettings(_Section):

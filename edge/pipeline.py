@@ -6,6 +6,7 @@ flow one way: Frame -> Detections -> TrackedFrame -> CountEvents -> CountTotals.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,8 @@ from edge.calibration import Calibration
 from edge.config import Settings
 from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
+from edge.detect.crop import Crop, CroppedDetector
+from edge.detect.resize import model_input_size, resize_model
 from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
 from edge.schedule import AdaptiveScheduler, DetectionScheduler, MotionGate, region_around, skipped_events
@@ -168,6 +171,33 @@ def build_counter(settings: Settings, calibration: Calibration) -> SceneCounter:
     )
 
 
+def build_detector(settings: Settings, model_file: Path) -> StagedDetector:
+    """The detector as configured: the model (patched to `detector.input_size` once, into the
+    cache) on the whole frame or on `detector.crop`."""
+    detector = settings.detector
+    if detector.input_size is not None and detector.input_size != model_input_size(model_file):
+        model_file = sized_model(model_file, detector.input_size, settings.cache_dir or default_cache_dir())
+    onnx_detector = OnnxDetector(
+        model_file,
+        threads=detector.threads,
+        score_threshold=detector.score_threshold,
+        nms_iou=detector.nms_iou,
+    )
+    if detector.crop is None:
+        return onnx_detector
+    return CroppedDetector(onnx_detector, Crop(*detector.crop))
+
+
+def sized_model(model_file: Path, size: tuple[int, int], cache_dir: Path) -> Path:
+    """A copy of `model_file` taking `size` (width, height) input, made once and kept in the cache."""
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:12]
+    path = cache_dir / f"{model_file.stem}-{digest}-{size[0]}x{size[1]}.onnx"
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        resize_model(model_file, path, *size)
+    return path
+
+
 def build_scheduler(
     settings: Settings, calibration: Calibration, *, live: bool = False
 ) -> DetectionScheduler | None:
@@ -200,14 +230,8 @@ def build_pipeline(
     scheduler: DetectionScheduler | None = None,
 ) -> CountingPipeline:
     """Build (not start) the counting stages from settings and a calibration (and a scheduler)."""
-    detector = OnnxDetector(
-        model_file,
-        threads=settings.detector.threads,
-        score_threshold=settings.detector.score_threshold,
-        nms_iou=settings.detector.nms_iou,
-    )
     return CountingPipeline(
-        detector,
+        build_detector(settings, model_file),
         build_tracker(settings),
         build_counter(settings, calibration),
         MaskPainter(calibration.masks),

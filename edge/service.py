@@ -35,10 +35,9 @@ from edge.deliver import (
     SqliteOutbox,
     default_outbox_path,
 )
-from edge.detect import OnnxDetector
 from edge.errors import FootfallError
 from edge.notify import SystemdNotifier
-from edge.pipeline import build_counter, build_scheduler, build_tracker
+from edge.pipeline import build_counter, build_detector, build_scheduler, build_tracker
 from edge.privacy.masks import MaskPainter
 from edge.privacy.snapshot import anonymise, encode_jpeg
 from edge.records import (
@@ -126,12 +125,7 @@ class Service:
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
         self._model_licence = licence_of(model_file)
         self._reader = LatestFrameReader(source)
-        self._detector = OnnxDetector(
-            model_file,
-            threads=settings.detector.threads,
-            score_threshold=settings.detector.score_threshold,
-            nms_iou=settings.detector.nms_iou,
-        )
+        self._detector = build_detector(settings, model_file)
         self._tracker = build_tracker(settings)
         self._last_events: CountEvents | None = None
         self._pending_calibration: Calibration | None = None
