@@ -7,6 +7,7 @@ interval into the outbox, publishes `stopped`, flushes and returns, and the proc
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import shutil
 import signal
@@ -37,7 +38,7 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
-    camera = open_camera(settings, detector_input=model_input_size(model_file))
+    camera = open_camera(settings, detector_input=detector_view(settings, model_file))
     service = Service(settings, source=camera, model_file=model_file, calibration=store)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -52,6 +53,16 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
         if api is not None:
             api.stop()
     logger.info("stopped")
+
+
+def detector_view(settings: Settings, model_file: Path) -> tuple[int, int]:
+    """Frame size (width, height) the detector can use without losing detail: its input, or
+    more when it looks at a crop (the crop must then hold the input's pixels)."""
+    width, height = settings.detector.input_size or model_input_size(model_file)
+    if settings.detector.crop is None:
+        return width, height
+    left, top, right, bottom = settings.detector.crop
+    return math.ceil(width / (right - left)), math.ceil(height / (bottom - top))
 
 
 def start_api(settings: Settings, service: Service) -> ApiServer:

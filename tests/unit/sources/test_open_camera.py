@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from edge.config import Settings
+from edge.runner import detector_view
 from edge.service_build import open_camera
 from tests.fakes import picamera2 as fake_picamera2
 
@@ -39,3 +41,10 @@ def test_the_main_stream_when_the_lores_stream_is_off_or_useless(rig: fake_picam
     small = Settings.model_validate({"source": {"uri": "picamera", "width": 320, "height": 180}})
     assert first_frame_shape(small, (416, 416)) == (180, 320, 3)  # main already smaller than needed
     assert first_frame_shape(small, None) == (180, 320, 3)
+
+
+def test_the_detector_view_grows_with_a_crop(model_path: Path) -> None:
+    plain = Settings()
+    assert detector_view(plain, model_path) == (416, 416)
+    sized = Settings.model_validate({"detector": {"input_size": [416, 192], "crop": [0.0, 0.25, 1.0, 0.75]}})
+    assert detector_view(sized, model_path) == (416, 384)  # the crop's half height must hold 192 rows
