@@ -22,7 +22,6 @@ from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
 from edge.calibration import load_calibration
 from edge.config import Settings, load_settings
-from edge.detect.quantize import quantize_model, sample_frames
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
 from edge.pipeline import CountRun, build_detector, build_pipeline, build_scheduler, count_source, model_path
@@ -332,6 +331,9 @@ def _models_fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _models_quantize(args: argparse.Namespace, settings: Settings) -> int:
+    # onnx and onnxruntime.quantization (tens of MB) load only for this command, never in the service.
+    from edge.detect.quantize import quantize_model, sample_frames  # noqa: PLC0415
+
     fp32 = model_path(settings)
     out = args.out or (settings.cache_dir or default_cache_dir()) / f"{fp32.stem}-int8.onnx"
     camera = open_source(_source_spec(args.source, settings)) if args.source else open_camera(settings)

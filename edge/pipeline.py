@@ -23,7 +23,6 @@ from edge.config import Settings
 from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
 from edge.detect.crop import Crop, CroppedDetector
-from edge.detect.resize import model_input_size, resize_model
 from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
 from edge.schedule import AdaptiveScheduler, DetectionScheduler, MotionGate, region_around, skipped_events
@@ -175,14 +174,20 @@ def build_detector(settings: Settings, model_file: Path) -> StagedDetector:
     """The detector as configured: the model (patched to `detector.input_size` once, into the
     cache) on the whole frame or on `detector.crop`."""
     detector = settings.detector
-    if detector.input_size is not None and detector.input_size != model_input_size(model_file):
-        model_file = sized_model(model_file, detector.input_size, settings.cache_dir or default_cache_dir())
     onnx_detector = OnnxDetector(
         model_file,
         threads=detector.threads,
         score_threshold=detector.score_threshold,
         nms_iou=detector.nms_iou,
     )
+    if detector.input_size is not None and detector.input_size != onnx_detector.input_size:
+        resized = sized_model(model_file, detector.input_size, settings.cache_dir or default_cache_dir())
+        onnx_detector = OnnxDetector(
+            resized,
+            threads=detector.threads,
+            score_threshold=detector.score_threshold,
+            nms_iou=detector.nms_iou,
+        )
     if detector.crop is None:
         return onnx_detector
     return CroppedDetector(onnx_detector, Crop(*detector.crop))
@@ -193,6 +198,9 @@ def sized_model(model_file: Path, size: tuple[int, int], cache_dir: Path) -> Pat
     digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:12]
     path = cache_dir / f"{model_file.stem}-{digest}-{size[0]}x{size[1]}.onnx"
     if not path.is_file():
+        # onnx (graph editing, ~10 MB of memory) is loaded only on a device that needs a patched model.
+        from edge.detect.resize import resize_model  # noqa: PLC0415
+
         cache_dir.mkdir(parents=True, exist_ok=True)
         resize_model(model_file, path, *size)
     return path

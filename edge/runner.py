@@ -22,9 +22,8 @@ from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
-from edge.detect.resize import model_input_size
 from edge.errors import ConfigError
-from edge.pipeline import model_path
+from edge.pipeline import build_detector, model_path
 from edge.service import Service
 from edge.service_build import open_camera
 
@@ -38,8 +37,9 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
-    camera = open_camera(settings, detector_input=detector_view(settings, model_file))
-    service = Service(settings, source=camera, model_file=model_file, calibration=store)
+    detector = build_detector(settings, model_file)
+    camera = open_camera(settings, detector_input=detector_view(detector.input_size, settings.detector.crop))
+    service = Service(settings, source=camera, model_file=model_file, calibration=store, detector=detector)
     stop = threading.Event()
     _stop_on_signals(stop)
     if duration_s is not None:
@@ -55,13 +55,15 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     logger.info("stopped")
 
 
-def detector_view(settings: Settings, model_file: Path) -> tuple[int, int]:
+def detector_view(
+    input_size: tuple[int, int], crop: tuple[float, float, float, float] | None
+) -> tuple[int, int]:
     """Frame size (width, height) the detector can use without losing detail: its input, or
     more when it looks at a crop (the crop must then hold the input's pixels)."""
-    width, height = settings.detector.input_size or model_input_size(model_file)
-    if settings.detector.crop is None:
+    width, height = input_size
+    if crop is None:
         return width, height
-    left, top, right, bottom = settings.detector.crop
+    left, top, right, bottom = crop
     return math.ceil(width / (right - left)), math.ceil(height / (bottom - top))
 
 

@@ -35,6 +35,7 @@ from edge.deliver import (
     SqliteOutbox,
     default_outbox_path,
 )
+from edge.detect import StagedDetector
 from edge.errors import FootfallError
 from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_detector, build_scheduler, build_tracker
@@ -114,6 +115,7 @@ class Service:
         clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         notifier: SystemdNotifier | None = None,
+        detector: StagedDetector | None = None,
     ) -> None:
         self.settings = settings
         self._notifier = notifier or SystemdNotifier()
@@ -125,7 +127,7 @@ class Service:
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
         self._model_licence = licence_of(model_file)
         self._reader = LatestFrameReader(source)
-        self._detector = build_detector(settings, model_file)
+        self._detector = detector or build_detector(settings, model_file)
         self._tracker = build_tracker(settings)
         self._last_events: CountEvents | None = None
         self._pending_calibration: Calibration | None = None

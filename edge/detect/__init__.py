@@ -28,6 +28,11 @@ class Detector(Protocol):
 class StagedDetector(Detector, Protocol):
     """A detector whose inference step can run in another thread while the caller works on."""
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Model input (width, height) in pixels."""
+        ...
+
     def preprocess(self, frame: Frame) -> tuple[npt.NDArray[np.float32], float]:
         """Model input for a frame (valid until the call after next) and its scale."""
         ...

@@ -91,6 +91,11 @@ class CroppedDetector:
         self._inner = inner
         self.crop = crop
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """The inner model's input (width, height) in pixels."""
+        return self._inner.input_size
+
     def detect(self, frame: Frame) -> Detections:
         tensor, scale = self.preprocess(frame)
         return self.postprocess(self.infer(tensor), scale, frame)

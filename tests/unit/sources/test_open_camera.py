@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -43,8 +42,7 @@ def test_the_main_stream_when_the_lores_stream_is_off_or_useless(rig: fake_picam
     assert first_frame_shape(small, None) == (180, 320, 3)
 
 
-def test_the_detector_view_grows_with_a_crop(model_path: Path) -> None:
-    plain = Settings()
-    assert detector_view(plain, model_path) == (416, 416)
-    sized = Settings.model_validate({"detector": {"input_size": [416, 192], "crop": [0.0, 0.25, 1.0, 0.75]}})
-    assert detector_view(sized, model_path) == (416, 384)  # the crop's half height must hold 192 rows
+def test_the_detector_view_grows_with_a_crop() -> None:
+    assert detector_view((416, 416), None) == (416, 416)
+    assert detector_view((416, 192), (0.0, 0.25, 1.0, 0.75)) == (416, 384)  # half the height holds 192 rows
+    assert detector_view((320, 320), (0.1, 0.0, 0.9, 1.0)) == (400, 320)
