@@ -438,7 +438,10 @@ class ValidationRecord:
 
 @dataclass(frozen=True, slots=True)
 class ValidationProgress:
-    """A validation being run on site: what the page shows while the technician counts."""
+    """A validation being run on site: what the page shows while the technician counts.
+
+    `tolerance` and `min_people` are the verdict rule it will be judged by (see `ValidationRecord`).
+    """
 
     validation_id: str
     line_id: LineId
@@ -449,3 +452,5 @@ class ValidationProgress:
     device_in: int
     device_out: int
     operator: str
+    tolerance: float
+    min_people: int

@@ -100,6 +100,8 @@ def _progress_json(progress: ValidationProgress) -> dict[str, Any]:
         "reference": {"in": progress.reference_in, "out": progress.reference_out},
         "device": {"in": progress.device_in, "out": progress.device_out},
         "operator": progress.operator,
+        "tolerance": progress.tolerance,
+        "min_people": progress.min_people,
     }
 
 

@@ -186,8 +186,7 @@ class ValidationSession:
             raise ValidationError("no validation is running")
         return self._running
 
-    @staticmethod
-    def _progress(running: _Running, now: datetime) -> ValidationProgress:
+    def _progress(self, running: _Running, now: datetime) -> ValidationProgress:
         return ValidationProgress(
             validation_id=running.validation_id,
             line_id=running.line_id,
@@ -198,6 +197,8 @@ class ValidationSession:
             device_in=running.device_in,
             device_out=running.device_out,
             operator=running.operator,
+            tolerance=self.facts.tolerance,
+            min_people=self.facts.min_people,
         )
 
 

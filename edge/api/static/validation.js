@@ -13,6 +13,7 @@
   let run = null; // {id, line, operator, in, out, taps, showDevice}
   let device = { in: 0, out: 0 };
   let clock = { elapsed_s: 0, at: 0 }; // the device's elapsed time and when we heard it
+  let minPeople = 0; // fewer hand-counted crossings than this give an inconclusive verdict
   let sending = false, dirty = false, finishing = false;
   let timers = [];
   let wakeLock = null;
@@ -131,6 +132,7 @@
   function heard(progress) {
     clock = { elapsed_s: progress.elapsed_s, at: performance.now() };
     device = progress.device;
+    minPeople = progress.min_people || 0;
     tick();
   }
 
@@ -141,7 +143,9 @@
   function render() {
     $("count-in").textContent = run.in;
     $("count-out").textContent = run.out;
-    $("tally").textContent = `By hand: ${people(run.in + run.out)} (in ${run.in} · out ${run.out})`;
+    const total = run.in + run.out;
+    const needed = total < minPeople ? `, ${minPeople - total} more for a verdict` : "";
+    $("tally").textContent = `By hand: ${people(total)} (in ${run.in} · out ${run.out})${needed}`;
     $("undo").disabled = run.taps.length === 0;
     $("undo").textContent = run.taps.length ? `Undo ${run.taps[run.taps.length - 1]}` : "Undo";
     $("show-device").setAttribute("aria-pressed", String(run.showDevice));

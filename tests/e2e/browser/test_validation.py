@@ -176,7 +176,7 @@ def test_a_phone_validation_survives_a_reload_and_ends_on_the_health_page(
     page.click("#undo")  # the last `out` was a mistake
     expect(page.locator("#count-in")).to_have_text("6")
     expect(page.locator("#count-out")).to_have_text("3")
-    expect(page.locator("#tally")).to_have_text("By hand: 9 people (in 6 · out 3)")
+    expect(page.locator("#tally")).to_have_text("By hand: 9 people (in 6 · out 3), 1 more for a verdict")
     _wait_until(lambda: _reference(device) == (6, 3))
     expect(page.locator("#sync")).to_have_text("✓ saved on the device")
     validation_id = _stored(page)["id"]

@@ -31,6 +31,7 @@ def test_a_validation_from_start_to_stored_evidence(served: Served) -> None:
     assert progress["line_id"] == "vertical"
     assert progress["operator"] == "Camille D."  # whitespace folded
     assert progress["reference"] == {"in": 0, "out": 0}
+    assert (progress["tolerance"], progress["min_people"]) == (0.1, 10)  # the rule it will be judged by
 
     served.device.cross("vertical", "in", people=11)
     served.device.cross("vertical", "out", people=4)
