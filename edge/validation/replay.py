@@ -78,32 +78,20 @@ def replay(
         raise SourceError(f"{source.name}: no frame to count")
     truth_counts = load_truth(truth, calibration.lines, noting.size)
     ended = clock()
-    records = []
-    for line in run.summary.lines:
-        reference_in, reference_out = truth_counts[line.line_id]
-        records.append(
-            ValidationRecord(
-                validation_id=secrets.token_hex(8),
-                mode="replay",
-                site_id=facts.site_id,
-                device_id=facts.device_id,
-                line_id=line.line_id,
-                started_at=started,
-                ended_at=ended,
-                reference_in=reference_in,
-                reference_out=reference_out,
-                device_in=line.in_count,
-                device_out=line.out_count,
-                tolerance=facts.tolerance,
-                min_people=facts.min_people,
-                operator=source.name[-MAX_OPERATOR_CHARS:],
-                software_version=facts.software_version,
-                model_name=facts.model_name,
-                model_sha256=facts.model_sha256,
-                calibration_version=calibration.version,
-            )
+    records = tuple(
+        facts.record(
+            secrets.token_hex(8),
+            "replay",
+            line.line_id,
+            (started, ended),
+            reference=truth_counts[line.line_id],
+            device=(line.in_count, line.out_count),
+            operator=source.name[-MAX_OPERATOR_CHARS:],
+            calibration_version=calibration.version,
         )
-    return ReplayResult(source.name, run.frames, run.seconds, tuple(records))
+        for line in run.summary.lines
+    )
+    return ReplayResult(source.name, run.frames, run.seconds, records)
 
 
 def format_result(result: ReplayResult) -> str:

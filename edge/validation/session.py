@@ -44,6 +44,40 @@ class DeviceFacts:
         if self.min_people < 1:
             raise ValueError(f"min_people must be >= 1, got {self.min_people}")
 
+    def record(
+        self,
+        validation_id: str,
+        mode: str,
+        line_id: LineId,
+        span: tuple[datetime, datetime],
+        *,
+        reference: tuple[int, int],
+        device: tuple[int, int],
+        operator: str,
+        calibration_version: str,
+    ) -> ValidationRecord:
+        """A record of this device: `reference` and `device` are (in, out) over `span` (start, end)."""
+        return ValidationRecord(
+            validation_id=validation_id,
+            mode=mode,
+            site_id=self.site_id,
+            device_id=self.device_id,
+            line_id=line_id,
+            started_at=span[0],
+            ended_at=span[1],
+            reference_in=reference[0],
+            reference_out=reference[1],
+            device_in=device[0],
+            device_out=device[1],
+            tolerance=self.tolerance,
+            min_people=self.min_people,
+            operator=operator,
+            software_version=self.software_version,
+            model_name=self.model_name,
+            model_sha256=self.model_sha256,
+            calibration_version=calibration_version,
+        )
+
 
 @dataclass(slots=True)
 class _Running:
@@ -137,25 +171,14 @@ class ValidationSession:
         with self._lock:
             running = self._require()
             self._running = None
-        facts = self.facts
-        record = ValidationRecord(
-            validation_id=running.validation_id,
-            mode="on-site",
-            site_id=facts.site_id,
-            device_id=facts.device_id,
-            line_id=running.line_id,
-            started_at=running.started_at,
-            ended_at=now,
-            reference_in=reference_in,
-            reference_out=reference_out,
-            device_in=running.device_in,
-            device_out=running.device_out,
-            tolerance=facts.tolerance,
-            min_people=facts.min_people,
+        record = self.facts.record(
+            running.validation_id,
+            "on-site",
+            running.line_id,
+            (running.started_at, now),
+            reference=(reference_in, reference_out),
+            device=(running.device_in, running.device_out),
             operator=running.operator,
-            software_version=facts.software_version,
-            model_name=facts.model_name,
-            model_sha256=facts.model_sha256,
             calibration_version=running.calibration_version,
         )
         logger.info(

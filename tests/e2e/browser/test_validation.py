@@ -10,48 +10,26 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
 import paho.mqtt.client as paho
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from edge.deliver import VALIDATION_SCHEMA, payload_schema
 from edge.deliver.mqtt import Topics
+from tests.e2e.browser.conftest import SCREENS
 from tests.e2e.test_service import API_PASSWORD, API_PORT, broker, service  # noqa: F401 - the fixtures
 from tests.integration.api.conftest import PASSWORD, Served, served  # noqa: F401 - the fixture
 from tests.integration.deliver.mosquitto import MosquittoBroker
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENS = Path("/tmp/footfall-screens")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 STORE_KEY = "footfall-validation"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
-    SCREENS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass(frozen=True, slots=True)
