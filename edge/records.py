@@ -345,6 +345,10 @@ class DeviceStatus:
     suppress_below: int
 
 
+# A validation during which the device saw frames for less of the time than this is inconclusive.
+MIN_VALIDATION_COVERAGE = 0.8
+
+
 class Verdict(StrEnum):
     """Outcome of a validation against its tolerance."""
 
@@ -381,6 +385,8 @@ class ValidationRecord:
         model_name: detector model file name.
         model_sha256: its digest.
         calibration_version: digest of the calibration in force (see `edge.calibration`).
+        coverage: share (0-1) of the span the device was looking (frames arriving); below
+            `MIN_VALIDATION_COVERAGE` the verdict is inconclusive. None when not measured.
     """
 
     validation_id: str
@@ -401,6 +407,7 @@ class ValidationRecord:
     model_name: str
     model_sha256: str
     calibration_version: str
+    coverage: float | None = None
 
     @property
     def error_in(self) -> int:
@@ -430,6 +437,8 @@ class ValidationRecord:
     def verdict(self) -> Verdict:
         if self.reference_total < self.min_people:
             return Verdict.INCONCLUSIVE
+        if self.coverage is not None and self.coverage < MIN_VALIDATION_COVERAGE:
+            return Verdict.INCONCLUSIVE  # the device was blind for part of it: no judgement
         accuracy = self.accuracy
         assert accuracy is not None  # min_people >= 1 guarantees a reference count
         # A rounding margin, so 9 of 10 at 10 % tolerance passes despite float error.
@@ -454,3 +463,4 @@ class ValidationProgress:
     operator: str
     tolerance: float
     min_people: int
+    coverage: float | None = None

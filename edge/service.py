@@ -369,6 +369,7 @@ class Service:
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
         self.validation.add(events)
+        self.validation.observe(self._clock())
 
     def _submit(self, intervals: list[IntervalCount]) -> None:
         for interval in intervals:

@@ -102,6 +102,7 @@ def _progress_json(progress: ValidationProgress) -> dict[str, Any]:
         "operator": progress.operator,
         "tolerance": progress.tolerance,
         "min_people": progress.min_people,
+        "coverage": None if progress.coverage is None else round(progress.coverage, 3),
     }
 
 

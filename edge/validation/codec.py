@@ -38,6 +38,7 @@ def validation_document(record: ValidationRecord) -> dict[str, Any]:
         "software_version": record.software_version,
         "model": {"name": record.model_name, "sha256": record.model_sha256},
         "calibration_version": record.calibration_version,
+        "coverage": None if record.coverage is None else round(record.coverage, 4),
     }
 
 
@@ -68,4 +69,5 @@ def validation_from_document(document: dict[str, Any]) -> ValidationRecord:
         model_name=str(document["model"]["name"]),
         model_sha256=str(document["model"]["sha256"]),
         calibration_version=str(document["calibration_version"]),
+        coverage=None if document.get("coverage") is None else float(document["coverage"]),
     )

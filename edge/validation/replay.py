@@ -88,6 +88,7 @@ def replay(
             device=(line.in_count, line.out_count),
             operator=source.name[-MAX_OPERATOR_CHARS:],
             calibration_version=calibration.version,
+            coverage=1.0,  # every frame of the recording was counted
         )
         for line in run.summary.lines
     )

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 # Longest operator name kept, characters.
 MAX_OPERATOR_CHARS = 64
+# Longest gap between two frames still counted as the device looking, seconds: frames come every
+# 0.1-0.5 s, so a longer gap means the camera stalled or failed.
+MAX_FRAME_GAP_S = 2.0
 # Largest hand count accepted per direction: far above any 15-minute count, rejects garbage.
 MAX_REFERENCE_COUNT = 100_000
 
@@ -55,6 +58,7 @@ class DeviceFacts:
         device: tuple[int, int],
         operator: str,
         calibration_version: str,
+        coverage: float | None = None,
     ) -> ValidationRecord:
         """A record of this device: `reference` and `device` are (in, out) over `span` (start, end)."""
         return ValidationRecord(
@@ -76,6 +80,7 @@ class DeviceFacts:
             model_name=self.model_name,
             model_sha256=self.model_sha256,
             calibration_version=calibration_version,
+            coverage=coverage,
         )
 
 
@@ -90,6 +95,18 @@ class _Running:
     reference_out: int = 0
     device_in: int = 0
     device_out: int = 0
+    observed_s: float = 0.0
+    last_frame_at: datetime | None = None
+
+    def coverage(self, now: datetime) -> float | None:
+        """Share of the span with frames arriving; None if no frame was ever reported."""
+        if self.last_frame_at is None:
+            return None
+        span_s = (now - self.started_at).total_seconds()
+        if span_s <= 0:
+            return 1.0
+        tail_s = min(max(0.0, (now - self.last_frame_at).total_seconds()), MAX_FRAME_GAP_S)
+        return min(1.0, (self.observed_s + tail_s) / span_s)
 
 
 class ValidationSession:
@@ -145,6 +162,20 @@ class ValidationSession:
                 else:
                     running.device_out += 1
 
+    def observe(self, at: datetime) -> None:
+        """A frame went through the counter at `at` (called by the counting loop, for coverage)."""
+        with self._lock:
+            running = self._running
+            if running is None:
+                return
+            previous = running.last_frame_at or running.started_at
+            gap_s = (at - previous).total_seconds()
+            if gap_s > 0:
+                running.observed_s += min(gap_s, MAX_FRAME_GAP_S)
+                running.last_frame_at = at
+            elif running.last_frame_at is None:
+                running.last_frame_at = at
+
     def set_reference(self, reference_in: int, reference_out: int, *, now: datetime) -> ValidationProgress:
         """Record the hand count so far (totals, not increments).
 
@@ -180,6 +211,7 @@ class ValidationSession:
             device=(running.device_in, running.device_out),
             operator=running.operator,
             calibration_version=running.calibration_version,
+            coverage=running.coverage(now),
         )
         logger.info(
             "validation of line %s finished: reference %d/%d, device %d/%d, %s",
@@ -222,6 +254,7 @@ class ValidationSession:
             operator=running.operator,
             tolerance=self.facts.tolerance,
             min_people=self.facts.min_people,
+            coverage=running.coverage(now),
         )
 
 

@@ -14,6 +14,7 @@
   let device = { in: 0, out: 0 };
   let clock = { elapsed_s: 0, at: 0 }; // the device's elapsed time and when we heard it
   let minPeople = 0; // fewer hand-counted crossings than this give an inconclusive verdict
+  const MIN_COVERAGE = 0.8; // edge.records.MIN_VALIDATION_COVERAGE: the device must see 80 % of the span
   let sending = false, dirty = false, finishing = false;
   let timers = [];
   let wakeLock = null;
@@ -315,12 +316,19 @@
     // One sentence with the rule: enough people counted by hand, then an error within the tolerance.
     const counted = record.reference.in + record.reference.out;
     const tolerance = share(record.tolerance), enough = people(record.min_people);
+    if (record.verdict === "inconclusive" && counted >= record.min_people && blind(record)) {
+      return `Inconclusive: the device only saw ${percent(record.coverage)} of the time (the camera stalled or failed; a verdict needs ${percent(MIN_COVERAGE)}), so check the camera and count again.`;
+    }
     if (record.verdict === "inconclusive") {
       return `Inconclusive: only ${people(counted)} counted by hand; a verdict needs at least ${enough} (then an error of at most ${tolerance} passes), so count for longer.`;
     }
     const off = `the device was off by ${record.error.total} of ${people(counted)} (${percent(record.accuracy)} accurate)`;
     if (record.verdict === "pass") return `Pass: ${off}, within the ${tolerance} tolerance, with at least ${enough} counted by hand.`;
     return `Fail: ${off}, more than the ${tolerance} tolerance allows (with at least ${enough} counted by hand).`;
+  }
+
+  function blind(record) {
+    return record.coverage !== null && record.coverage !== undefined && record.coverage < MIN_COVERAGE;
   }
 
   function span(record) {
@@ -356,7 +364,8 @@
       [hand, counted, error].forEach((value) => cell(row, String(value)));
     }
     panel.querySelector(".accuracy").textContent = `Accuracy: ${record.accuracy === null ? "–" : percent(record.accuracy)}`;
-    panel.querySelector(".span").textContent = `${span(record)}${record.operator ? ` · by ${record.operator}` : ""}`;
+    const seen = record.coverage === null || record.coverage === undefined ? "" : ` · device looking ${percent(record.coverage)} of the time`;
+    panel.querySelector(".span").textContent = `${span(record)}${record.operator ? ` · by ${record.operator}` : ""}${seen}`;
     panel.querySelector(".evidence").textContent = `Stored on the device as evidence (listed on the Health page, sent to the city server): software ${record.software_version}, model ${record.model.name}, calibration ${record.calibration_version}.`;
     panel.querySelector("button").addEventListener("click", () => { panel.hidden = true; });
     panel.hidden = false;

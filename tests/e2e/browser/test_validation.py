@@ -396,6 +396,7 @@ def test_a_validation_on_the_running_service_reaches_a_real_subscriber_retained(
         assert published["reference"] == {"in": 3, "out": 2}
         assert published["line_id"] == "exit"
         assert published["operator"] == "e2e technician"
+        assert published["coverage"] >= 0.8  # the camera delivered frames all along: a judged check
         jsonschema.Draft202012Validator(payload_schema(VALIDATION_SCHEMA)).validate(published)
         # What the technician sees is what the city server got.
         device_in, device_out = published["device"]["in"], published["device"]["out"]
