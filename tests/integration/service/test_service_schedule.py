@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,12 @@ from edge.config import ScheduleSettings
 from edge.service import Service
 from edge.sources import open_source
 from tests.conftest import SHARED_MIRROR
-from tests.integration.service.test_service_watchdog import FRAMES_BEFORE_STALL, StuckCamera, _settings
+from tests.integration.service.test_service_watchdog import (
+    FRAMES_BEFORE_STALL,
+    StuckCamera,
+    _settings,
+    running,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -40,15 +44,9 @@ def test_a_still_empty_scene_needs_few_detections(
     service = Service(
         settings, source=camera, model_file=model_path, calibration=CalibrationStore(calibration)
     )
-    stop = threading.Event()
-    runner = threading.Thread(target=service.run, args=(stop,))
-    runner.start()
-    try:
+    with running(service):
         assert camera.stalled.wait(30)
         status = service.status()
-    finally:
-        stop.set()
-        runner.join(timeout=20)
     assert service.figures.frames == FRAMES_BEFORE_STALL  # every frame went through the loop
     assert status.detected_share is not None
     if adaptive:

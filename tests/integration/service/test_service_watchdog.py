@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -133,6 +134,19 @@ def _settings(tmp_path: Path, calibration: Path) -> Settings:
     )
 
 
+@contextmanager
+def running(service: Service) -> Iterator[None]:
+    """The service's counting loop in a thread for the duration of the block, then stopped."""
+    stop = threading.Event()
+    runner = threading.Thread(target=service.run, args=(stop,))
+    runner.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+
+
 def _quiet_for(messages: list[tuple[float, str]], seconds: float) -> bool:
     last = messages[-1][0] if messages else time.monotonic()
     return time.monotonic() - last >= seconds
@@ -149,15 +163,9 @@ def test_the_snapshot_pixelates_everyone_the_detector_finds(
     service = Service(
         settings, source=camera, model_file=model_path, calibration=CalibrationStore(calibration)
     )
-    stop = threading.Event()
-    runner = threading.Thread(target=service.run, args=(stop,))
-    runner.start()
-    try:
+    with running(service):
         assert camera.stalled.wait(30)
         jpeg = service.snapshot_jpeg()
-    finally:
-        stop.set()
-        runner.join(timeout=20)
     assert jpeg is not None
     detector = OnnxDetector(model_path)
     people_in_raw = detector.detect(Frame(0, 0.0, raw))
