@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import math
 import platform
 import re
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.assets import default_cache_dir, resolve
-from edge.calibration import Calibration, load_calibration
+from edge.calibration import Calibration, load_calibration, parse_calibration
 from edge.detect import Detector, OnnxDetector
 from edge.detect.crop import Crop, CroppedDetector
 from edge.records import Detections, LineSpec
@@ -50,6 +52,11 @@ class Clip:
         return SHARED_DATA / self.source
 
     def load_calibration(self) -> Calibration:
+        """The clip's lines: a project example, or a `lines.json` read from ../shared/data."""
+        if self.calibration.endswith("lines.json"):
+            lines = json.loads((SHARED_DATA / self.calibration).read_text())
+            document = json.dumps({"description": self.name, "lines": lines})
+            return parse_calibration(document, source=self.calibration)
         return load_calibration(EXAMPLES / f"{self.calibration}.json")
 
 
@@ -65,6 +72,16 @@ CLIPS = (
         "TUD-Stadtmitte/gt/gt.txt",
         640,
         480,
+    ),
+    # The busy shopping street: never tuned on before issue 13; its lines come from the data folder.
+    Clip(
+        "ADL-Rundle-6",
+        "ADL-Rundle-6/ADL-Rundle-6.avi",
+        30.0,
+        "ADL-Rundle-6/lines.json",
+        "ADL-Rundle-6/gt/gt.txt",
+        960,
+        540,
     ),
 )
 # No boxes: 6 people come to the table one at a time and leave to the right (its SOURCE.txt).
@@ -122,6 +139,55 @@ def truth_crossings(clip: Clip, line: LineSpec) -> tuple[int, int]:
             if along_a * along_b <= 0:
                 counts[0 if side_q > 0 else 1] += 1
     return counts[0], counts[1]
+
+
+def truth_detections(clip: Clip, score: float = 0.9) -> list[Detections]:
+    """The ground-truth boxes as a detector would give them, one `Detections` per frame of the clip.
+
+    Frames without gt rows have nobody; every box gets the same `score`.
+    """
+    by_frame: dict[int, list[tuple[float, float, float, float]]] = {}
+    for truth in load_ground_truth(clip):
+        by_frame.setdefault(truth.frame_index, []).append(truth.box)
+    frames = max(by_frame) + 1 if by_frame else 0
+    frames = max(frames, _frame_count(clip))
+    out = []
+    for index in range(frames):
+        boxes = np.asarray(by_frame.get(index, []), dtype=np.float32).reshape(-1, 4)
+        scores = np.full(boxes.shape[0], score, dtype=np.float32)
+        out.append(Detections(index, index / clip.fps, clip.width, clip.height, boxes, scores))
+    return out
+
+
+def _frame_count(clip: Clip) -> int:
+    info = (
+        clip.source_path.parent / "seqinfo.ini"
+        if clip.source_path.is_file()
+        else clip.source_path / "seqinfo.ini"
+    )
+    if info.is_file():
+        match = re.search(r"^seqLength=(\d+)", info.read_text(), re.MULTILINE)
+        if match:
+            return int(match.group(1))
+    return 0
+
+
+def at_rate(stream: list[Detections], fps: float, rate_fps: float | None) -> list[Detections]:
+    """The frames a detector running `rate_fps` times a second would see (all when None).
+
+    A frame is kept when it is the first at or after the next due time, as on a device that
+    detects whenever it is ready: the mean rate is `rate_fps`, the gaps as even as frames allow.
+    """
+    if rate_fps is None or rate_fps >= fps:
+        return list(stream)
+    kept: list[Detections] = []
+    due_s = -math.inf
+    period_s = 1.0 / rate_fps
+    for item in stream:
+        if item.timestamp_s + 1e-9 >= due_s:
+            kept.append(item)
+            due_s = (item.timestamp_s if due_s == -math.inf else due_s) + period_s
+    return kept
 
 
 def model_file() -> Path:
