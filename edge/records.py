@@ -95,12 +95,15 @@ class Track:
         score: detection score of the last matched detection.
         observed: True if a detection was matched to this track in this frame; False when the
             position is a prediction while the person is briefly unseen.
+        origin_foot: only in the frame a track is confirmed: the foot point (pixels) where it was
+            first seen while tentative, so that a line crossed before confirmation still counts.
     """
 
     track_id: TrackId
     box: tuple[float, float, float, float]
     score: float
     observed: bool
+    origin_foot: tuple[float, float] | None = None
 
     @property
     def foot(self) -> tuple[float, float]:

@@ -149,7 +149,7 @@ class SceneCounter:
         out = _FrameOutput(tracked.frame_index, tracked.timestamp_s)
         for track_id in [tid for tid in self._active if tid not in points]:
             self._depart(track_id)
-        first_seen: list[tuple[_TrackMemory, Point]] = []
+        first_seen: list[tuple[_TrackMemory, Point, Point | None]] = []
         for track in tracked.tracks:
             memory = self._active.get(track.track_id)
             if memory is None:
@@ -158,11 +158,18 @@ class SceneCounter:
             if not track.observed:
                 continue
             if memory.last_point is None:
-                first_seen.append((memory, points[track.track_id]))
+                origin = None
+                if track.origin_foot is not None:
+                    origin = (track.origin_foot[0] / tracked.width, track.origin_foot[1] / tracked.height)
+                first_seen.append((memory, points[track.track_id], origin))
             else:
                 self._observe(memory, points[track.track_id], out)
         self._hand_over(first_seen, tracked)
-        for memory, point in first_seen:
+        for memory, point, origin in first_seen:
+            if memory.last_point is None and origin is not None:
+                # Born this frame: start where it was first seen while tentative, so a line it
+                # crossed before the tracker confirmed it still counts (once: nobody else had it).
+                self._observe(memory, origin, out)
             self._observe(memory, point, out)
         for track_id in tracked.ended:
             if track_id in self._active:
@@ -239,7 +246,9 @@ class SceneCounter:
         if memory.last_point is not None:
             self._departed.append(memory)
 
-    def _hand_over(self, first_seen: list[tuple[_TrackMemory, Point]], tracked: TrackedFrame) -> None:
+    def _hand_over(
+        self, first_seen: list[tuple[_TrackMemory, Point, Point | None]], tracked: TrackedFrame
+    ) -> None:
         """Give newly observed tracks the state of nearby tracks that were just lost.
 
         Pairs are matched greedily, nearest first; a track returning under its own id (after
@@ -256,9 +265,10 @@ class SceneCounter:
             if m.last_point is not None and now - m.last_observed_s <= self._handover_s
         ]
         pairs: list[tuple[bool, float, int, int]] = []
-        for new_index, (memory, point) in enumerate(first_seen):
+        for new_index, (memory, point, origin) in enumerate(first_seen):
+            start = point if origin is None else origin
             for donor_index, (donor, donor_point) in enumerate(donors):
-                gap = math.dist(point, donor_point)
+                gap = math.dist(start, donor_point)
                 same_id = donor.track_id == memory.track_id
                 if same_id or gap <= self._handover_distance:
                     pairs.append((not same_id, gap, new_index, donor_index))

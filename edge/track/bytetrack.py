@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edge.records import Detections, Track, TrackedFrame, TrackId
 from edge.track import kalman
-from edge.track.matching import assign, iou_matrix
+from edge.track.matching import assign, motion_cost
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,17 @@ Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _NO_INDEX = np.empty(0, dtype=np.intp)
+
+WALKING_REACH_HEIGHTS_PER_S = 2.0
+"""Fastest a person is followed, in their own heights per second (~3.4 m/s for 1.7 m: running)."""
+REACH_SLACK_HEIGHTS = 0.5
+"""Added to the reach: detector jitter and occlusion move a box's centre by up to half a height."""
+MAX_SIZE_CHANGE = math.log(2.0)
+"""Largest change of box height (log ratio) between a track and its next detection."""
+UNMATCHED_COST_HEIGHTS = 1.0
+"""What leaving a track and a detection apart costs, in box heights of distance: more than a
+chain of wrong matches between neighbours saves, less than the distance one person walks between
+detections at the Pi's 2 per second (about 0.4 heights)."""
 
 
 @dataclass(slots=True)
@@ -45,6 +56,8 @@ class _TrackTable:
         streaks: consecutive frames matched; decides when an unconfirmed track is confirmed.
         confirmed: reported to consumers (unconfirmed tracks are dropped at their first miss).
         observed: matched in the latest frame.
+        measurements: N x 4 last matched detections (centre x, centre y, aspect, height).
+        origins: N x 2 foot point (pixels) of each track's first detection.
     """
 
     ids: Int64Array
@@ -55,6 +68,8 @@ class _TrackTable:
     streaks: Int64Array
     confirmed: BoolArray
     observed: BoolArray
+    measurements: Float64Array
+    origins: Float64Array
 
     @classmethod
     def empty(cls) -> _TrackTable:
@@ -68,6 +83,8 @@ class _TrackTable:
             streaks=np.empty(0, dtype=np.int64),
             confirmed=np.empty(0, dtype=bool),
             observed=np.empty(0, dtype=bool),
+            measurements=np.empty((0, 4)),
+            origins=np.empty((0, 2)),
         )
 
     def __len__(self) -> int:
@@ -84,19 +101,36 @@ class _TrackTable:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Motion:
+    """What association needs of every track this frame (see `motion_cost`)."""
+
+    predicted: Float64Array
+    innovation_xy: Float64Array
+    measurements: Float64Array
+    reach_heights: Float64Array
+
+
 def _match(
-    track_boxes: Float64Array,
+    motion: _Motion,
     track_rows: IndexArray,
-    detection_boxes: Float64Array,
+    detections: Float64Array,
     detection_rows: IndexArray,
     max_iou_distance: float,
 ) -> tuple[IndexArray, IndexArray]:
     """Match a subset of tracks to a subset of detections; returns (track rows, detection rows)."""
     if track_rows.size == 0 or detection_rows.size == 0:
         return _NO_INDEX, _NO_INDEX
-    cost = iou_matrix(track_boxes[track_rows], detection_boxes[detection_rows])
-    np.subtract(1.0, cost, out=cost)  # IoU distance, in place (see iou_matrix)
-    rows, columns = assign(cost, max_iou_distance)
+    cost = motion_cost(
+        motion.predicted[track_rows],
+        motion.innovation_xy[track_rows],
+        motion.measurements[track_rows],
+        motion.reach_heights[track_rows],
+        detections[detection_rows],
+        min_iou=1.0 - max_iou_distance,
+        max_size_change=MAX_SIZE_CHANGE,
+    )
+    rows, columns = assign(cost, UNMATCHED_COST_HEIGHTS)
     return track_rows[rows], detection_rows[columns]
 
 
@@ -168,6 +202,7 @@ class ByteTracker:
         self._tracks = _TrackTable.empty()
         self._next_id = 1
         self._last_timestamp_s: float | None = None
+        self._confirmed_now: set[int] = set()
 
     def update(self, detections: Detections) -> TrackedFrame:
         """Associate one frame's detections with the tracks and report the confirmed ones.
@@ -180,6 +215,7 @@ class ByteTracker:
         """
         now_s = detections.timestamp_s
         first_frame = self._last_timestamp_s is None
+        self._confirmed_now.clear()
         self._predict(now_s)
         ended = self._expire(now_s)
         strong_enough = detections.scores >= self._low_score
@@ -241,12 +277,19 @@ class ByteTracker:
             ``(track rows, detection rows, strong detections left unmatched)``.
         """
         tracks = self._tracks
-        predicted = kalman.xyah_to_ltrb(tracks.means[:, :4])
+        now_s = self._last_timestamp_s or 0.0
+        motion = _Motion(
+            predicted=tracks.means[:, :4],
+            innovation_xy=kalman.innovation_xy(tracks.means, tracks.covariances),
+            measurements=tracks.measurements,
+            reach_heights=REACH_SLACK_HEIGHTS + WALKING_REACH_HEIGHTS_PER_S * (now_s - tracks.last_seen_s),
+        )
+        detections = kalman.ltrb_to_xyah(boxes)
         strong = scores >= self._high_score
         first_tracks, first_detections = _match(
-            predicted,
+            motion,
             np.flatnonzero(tracks.confirmed),
-            boxes,
+            detections,
             np.flatnonzero(strong),
             self._first_stage_max_iou_distance,
         )
@@ -254,18 +297,18 @@ class ByteTracker:
         waiting = tracks.confirmed & tracks.observed
         waiting[first_tracks] = False
         second_tracks, second_detections = _match(
-            predicted,
+            motion,
             np.flatnonzero(waiting),
-            boxes,
+            detections,
             np.flatnonzero(~strong),
             self._second_stage_max_iou_distance,
         )
         strong_left = strong.copy()
         strong_left[first_detections] = False
         third_tracks, third_detections = _match(
-            predicted,
+            motion,
             np.flatnonzero(~tracks.confirmed),
-            boxes,
+            detections,
             np.flatnonzero(strong_left),
             self._unconfirmed_max_iou_distance,
         )
@@ -281,9 +324,12 @@ class ByteTracker:
         tracks = self._tracks
         matched = np.zeros(len(tracks), dtype=bool)
         matched[rows] = True
+        measurements = kalman.ltrb_to_xyah(boxes)
         tracks.means[rows], tracks.covariances[rows] = kalman.update(
-            tracks.means[rows], tracks.covariances[rows], kalman.ltrb_to_xyah(boxes)
+            tracks.means[rows], tracks.covariances[rows], measurements
         )
+        self._recover(rows, measurements, now_s)
+        tracks.measurements[rows] = measurements
         tracks.scores[rows] = scores
         tracks.last_seen_s[rows] = now_s
         tracks.streaks = np.where(matched, tracks.streaks + 1, 0)
@@ -293,12 +339,28 @@ class ByteTracker:
         if not keep.all():
             self._tracks = tracks.select(keep)
 
+    def _recover(self, rows: IndexArray, measurements: Float64Array, now_s: float) -> None:
+        """Observation-centric recovery (OC-SORT): a track found again after misses moves on with
+        the velocity between its last two detections, not the one its filter drifted to unseen."""
+        tracks = self._tracks
+        returning = ~tracks.observed[rows]
+        if not returning.any():
+            return
+        back = rows[returning]
+        gap_s = now_s - tracks.last_seen_s[back]
+        usable = gap_s > 0.0
+        back, gap_s = back[usable], gap_s[usable]
+        velocity = (measurements[returning][usable, :2] - tracks.measurements[back, :2]) / gap_s[:, None]
+        tracks.means[back, 4:6] = velocity
+        tracks.means[back, 7] = 0.0
+
     def _confirm(self, tracks: _TrackTable, ready: BoolArray) -> None:
         """Confirm the ``ready`` tracks not confirmed yet and give them the next ids, in row order."""
         newly = ready & ~tracks.confirmed
         count = int(newly.sum())
         if count:
             tracks.ids[newly] = np.arange(self._next_id, self._next_id + count)
+            self._confirmed_now.update(range(self._next_id, self._next_id + count))
             tracks.confirmed |= newly
             self._next_id += count
 
@@ -317,6 +379,8 @@ class ByteTracker:
             streaks=np.ones(count, dtype=np.int64),
             confirmed=np.zeros(count, dtype=bool),
             observed=np.ones(count, dtype=bool),
+            measurements=kalman.ltrb_to_xyah(boxes),
+            origins=np.stack([(boxes[:, 0] + boxes[:, 2]) / 2.0, boxes[:, 3]], axis=1),
         )
         self._confirm(born, np.full(count, confirmed))
         self._tracks = self._tracks.extend(born)
@@ -334,12 +398,19 @@ class ByteTracker:
         # does not, which is what line counting needs (benchmarks/accuracy.py: 0.895 -> 0.974).
         boxes = kalman.xyah_to_ltrb(tracks.means[shown, :4])
         return tuple(
-            Track(track_id=TrackId(track_id), box=(left, top, right, bottom), score=score, observed=seen)
-            for track_id, (left, top, right, bottom), score, seen in zip(
+            Track(
+                track_id=TrackId(track_id),
+                box=(left, top, right, bottom),
+                score=score,
+                observed=seen,
+                origin_foot=(origin_x, origin_y) if track_id in self._confirmed_now else None,
+            )
+            for track_id, (left, top, right, bottom), score, seen, (origin_x, origin_y) in zip(
                 tracks.ids[shown].tolist(),
                 boxes.tolist(),
                 tracks.scores[shown].tolist(),
                 observed.tolist(),
+                tracks.origins[shown].tolist(),
                 strict=True,
             )
         )

@@ -174,3 +174,12 @@ def update(
     new_means = means + (innovation[:, None, :] @ gains_transposed)[:, 0, :]
     new_covariances = covariances - measured_rows.transpose(0, 2, 1) @ gains_transposed
     return new_means, new_covariances
+
+
+def innovation_xy(means: Float64Array, covariances: Float64Array) -> Float64Array:
+    """N x 2 x 2 covariances of a measured centre around the predicted one (state + measurement noise)."""
+    noise_std = means[:, 3] * _MEASUREMENT_HEIGHT_WEIGHTS[0]
+    innovation = covariances[:, :2, :2].copy()
+    innovation[:, 0, 0] += noise_std**2
+    innovation[:, 1, 1] += noise_std**2
+    return innovation

@@ -89,3 +89,70 @@ def assign(cost: Float64Array, max_cost: float) -> tuple[IndexArray, IndexArray]
     all_columns = np.concatenate([columns[alone], rest_columns[sub_columns[keep]]])
     order = np.argsort(all_rows, kind="stable")
     return all_rows[order], all_columns[order]
+
+
+MAHALANOBIS_GATE_2DOF = 9.21
+"""Squared Mahalanobis distance of a centre that a track's filter gives a 1 % chance (chi-square, 2 dof)."""
+
+
+def motion_cost(
+    predicted: Float64Array,
+    innovation_xy: Float64Array,
+    last_seen: Float64Array,
+    reach_heights: Float64Array,
+    detections: Float64Array,
+    *,
+    min_iou: float,
+    max_size_change: float,
+) -> Float64Array:
+    """Cost of continuing each track with each detection, ``inf`` where the pair is not allowed.
+
+    IoU alone cannot follow a person who moved more than their own width since the last
+    detection (2-4 detections a second on a Pi). So a pair is allowed when the boxes overlap by
+    ``min_iou``, or when the detection's centre is where the track's Kalman filter expects it
+    (squared Mahalanobis distance under `MAHALANOBIS_GATE_2DOF`) and within ``reach_heights``
+    box heights of where the track was last seen (a walking speed times the time since). The cost
+    is the distance between centres in heights of the predicted box plus the change of height
+    (log ratio): the nearest, same-sized person wins.
+
+    Args:
+        predicted: N x 4 predicted states (centre x, centre y, aspect, height).
+        innovation_xy: N x 2 x 2 covariances of the predicted centre plus measurement noise.
+        last_seen: N x 4 last matched measurements (centre x, centre y, aspect, height).
+        reach_heights: N largest distance from ``last_seen``, in box heights.
+        detections: M x 4 detections (centre x, centre y, aspect, height).
+        min_iou: overlap that allows a pair whatever the motion.
+        max_size_change: largest ``|log(height ratio)|`` of an allowed pair.
+
+    Returns:
+        N x M costs.
+    """
+    if predicted.shape[0] == 0 or detections.shape[0] == 0:
+        return np.zeros((predicted.shape[0], detections.shape[0]))
+    height = predicted[:, 3, None]
+    offset = detections[None, :, :2] - predicted[:, None, :2]  # N x M x 2
+    centre_heights = np.hypot(offset[..., 0], offset[..., 1]) / height
+    size_change = np.abs(np.log(np.maximum(detections[None, :, 3], 1e-6) / height))
+    inverse = np.linalg.inv(innovation_xy)  # N x 2 x 2, well conditioned (noise added)
+    mahalanobis = np.einsum("nmi,nij,nmj->nm", offset, inverse, offset)
+    jump = detections[None, :, :2] - last_seen[:, None, :2]
+    jump_heights = np.hypot(jump[..., 0], jump[..., 1]) / last_seen[:, 3, None]
+    overlap = iou_matrix(_ltrb(predicted), _ltrb(detections))
+    near = (mahalanobis <= MAHALANOBIS_GATE_2DOF) & (jump_heights <= reach_heights[:, None])
+    allowed = (near | (overlap >= min_iou)) & (size_change <= max_size_change)
+    cost = centre_heights + size_change
+    cost[~allowed] = np.inf
+    return cost
+
+
+def _ltrb(xyah: Float64Array) -> Float64Array:
+    width = xyah[:, 2] * xyah[:, 3]
+    return np.stack(
+        [
+            xyah[:, 0] - width / 2,
+            xyah[:, 1] - xyah[:, 3] / 2,
+            xyah[:, 0] + width / 2,
+            xyah[:, 1] + xyah[:, 3] / 2,
+        ],
+        axis=1,
+    )
