@@ -298,10 +298,10 @@ def to_markdown(result: dict[str, Any], baseline: dict[str, Any] | None) -> str:
 
 
 def plot(rows: list[RateResult], path: Path) -> None:
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for axis, boxes in zip(axes, ("truth", "detector"), strict=True):

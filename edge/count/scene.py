@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HYSTERESIS = 0.01
 """Half width of the no-decision band around lines (normalised units, ~6 px at 640 px): foot jitter."""
+ABSENT_LIMIT_S = 10.0
+"""A track absent from the tracker's output this long is over even if `ended` never named it."""
 DEFAULT_HANDOVER_S = 1.0
 """Seconds after its last observation that a lost track may hand its state to a new track."""
 DEFAULT_HANDOVER_DISTANCE = 0.05
@@ -147,8 +149,12 @@ class SceneCounter:
         self._advance_clock(tracked.timestamp_s, "tracked.timestamp_s")
         self._last_frame_index = tracked.frame_index
         out = _FrameOutput(tracked.frame_index, tracked.timestamp_s)
-        for track_id in [tid for tid in self._active if tid not in points]:
-            self._depart(track_id)
+        # A track missing from one frame's output (unseen for longer than the tracker reports
+        # predictions, e.g. between two detections at 1.5/s) is not over until the tracker says
+        # so in `ended`: if its id comes back, it carries on from its last point.
+        for track_id, memory in list(self._active.items()):
+            if track_id not in points and tracked.timestamp_s - memory.last_observed_s > ABSENT_LIMIT_S:
+                self._depart(track_id)
         first_seen: list[tuple[_TrackMemory, Point, Point | None]] = []
         for track in tracked.tracks:
             memory = self._active.get(track.track_id)
@@ -257,8 +263,8 @@ class SceneCounter:
         if not first_seen:
             return
         now = tracked.timestamp_s
-        predicted = {track.track_id for track in tracked.tracks if not track.observed}
-        candidates = self._departed + [m for tid, m in self._active.items() if tid in predicted]
+        observed = {track.track_id for track in tracked.tracks if track.observed}
+        candidates = self._departed + [m for tid, m in self._active.items() if tid not in observed]
         donors = [
             (m, m.last_point)
             for m in candidates

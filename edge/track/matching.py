@@ -129,7 +129,7 @@ def motion_cost(
     """
     if predicted.shape[0] == 0 or detections.shape[0] == 0:
         return np.zeros((predicted.shape[0], detections.shape[0]))
-    height = predicted[:, 3, None]
+    height = np.maximum(predicted[:, 3, None], 1.0)  # a shrinking prediction can pass 0
     offset = detections[None, :, :2] - predicted[:, None, :2]  # N x M x 2
     centre_heights = np.hypot(offset[..., 0], offset[..., 1]) / height
     size_change = np.abs(np.log(np.maximum(detections[None, :, 3], 1e-6) / height))
