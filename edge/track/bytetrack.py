@@ -101,6 +101,15 @@ class _TrackTable:
         )
 
 
+MOTION_GATE_AFTER_S = 0.1
+"""Unseen for less than this, a track continues on overlapping boxes only (IoU works there)."""
+
+
+def _reach_heights(unseen_s: Float64Array) -> Float64Array:
+    reach = REACH_SLACK_HEIGHTS + WALKING_REACH_HEIGHTS_PER_S * unseen_s
+    return np.where(unseen_s >= MOTION_GATE_AFTER_S, reach, -1.0)
+
+
 @dataclass(frozen=True, slots=True)
 class _Motion:
     """What association needs of every track this frame (see `motion_cost`)."""
@@ -282,7 +291,7 @@ class ByteTracker:
             predicted=tracks.means[:, :4],
             innovation_xy=kalman.innovation_xy(tracks.means, tracks.covariances),
             measurements=tracks.measurements,
-            reach_heights=REACH_SLACK_HEIGHTS + WALKING_REACH_HEIGHTS_PER_S * (now_s - tracks.last_seen_s),
+            reach_heights=_reach_heights(now_s - tracks.last_seen_s),
         )
         detections = kalman.ltrb_to_xyah(boxes)
         strong = scores >= self._high_score
