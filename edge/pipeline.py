@@ -19,10 +19,11 @@ import numpy.typing as npt
 from edge.aggregate import CountSummary, CountTotals
 from edge.assets import default_cache_dir, resolve
 from edge.calibration import Calibration
-from edge.config import Settings
+from edge.config import DetectorSettings, Settings
 from edge.count import SceneCounter
 from edge.detect import OnnxDetector, StagedDetector
 from edge.detect.crop import Crop, CroppedDetector
+from edge.detect.sizing import input_size_for
 from edge.privacy.masks import MaskPainter
 from edge.records import CountEvents, Detections, Frame
 from edge.schedule import AdaptiveScheduler, DetectionScheduler, MotionGate, region_around, skipped_events
@@ -170,27 +171,49 @@ def build_counter(settings: Settings, calibration: Calibration) -> SceneCounter:
     )
 
 
-def build_detector(settings: Settings, model_file: Path) -> StagedDetector:
-    """The detector as configured: the model (patched to `detector.input_size` once, into the
-    cache) on the whole frame or on `detector.crop`."""
+def build_detector(
+    settings: Settings, model_file: Path, *, frame_size: tuple[int, int] | None = None
+) -> StagedDetector:
+    """The detector as configured: the model at `detector.input_size` (patched once into the
+    cache when that is not the model's own) on the whole frame or on `detector.crop`.
+
+    Args:
+        settings: the settings.
+        model_file: the verified model.
+        frame_size: (width, height) of the source's frames. With input_size "auto" (the default)
+            the input takes their aspect within `detector.pixel_budget` (of the crop, with one;
+            README D-016); None (not known): the model's own input.
+    """
     detector = settings.detector
-    onnx_detector = OnnxDetector(
-        model_file,
-        threads=detector.threads,
-        score_threshold=detector.score_threshold,
-        nms_iou=detector.nms_iou,
-    )
-    if detector.input_size is not None and detector.input_size != onnx_detector.input_size:
-        resized = sized_model(model_file, detector.input_size, settings.cache_dir or default_cache_dir())
-        onnx_detector = OnnxDetector(
-            resized,
-            threads=detector.threads,
-            score_threshold=detector.score_threshold,
-            nms_iou=detector.nms_iou,
+
+    def onnx_detector(path: Path) -> OnnxDetector:
+        return OnnxDetector(
+            path, threads=detector.threads, score_threshold=detector.score_threshold, nms_iou=detector.nms_iou
         )
+
+    model = onnx_detector(model_file)
+    wanted = _input_size(detector, model.input_size, frame_size)
+    if wanted != model.input_size:
+        model = onnx_detector(sized_model(model_file, wanted, settings.cache_dir or default_cache_dir()))
     if detector.crop is None:
-        return onnx_detector
-    return CroppedDetector(onnx_detector, Crop(*detector.crop))
+        return model
+    return CroppedDetector(model, Crop(*detector.crop))
+
+
+def _input_size(
+    detector: DetectorSettings, model_input: tuple[int, int], frame_size: tuple[int, int] | None
+) -> tuple[int, int]:
+    """The input `detector.input_size` asks for: explicit, the model's own, or sized for the frames."""
+    size = detector.input_size
+    if isinstance(size, tuple):
+        return size
+    if size != "auto" or frame_size is None:
+        return model_input  # "model" (or None from code that predates "auto"), or frames of unknown size
+    width, height = frame_size
+    if detector.crop is not None:
+        left, top, right, bottom = Crop(*detector.crop).pixels(width, height)
+        width, height = right - left, bottom - top
+    return input_size_for(width, height, detector.pixel_budget)
 
 
 def sized_model(model_file: Path, size: tuple[int, int], cache_dir: Path) -> Path:
@@ -236,10 +259,15 @@ def build_pipeline(
     calibration: Calibration,
     model_file: Path,
     scheduler: DetectionScheduler | None = None,
+    *,
+    frame_size: tuple[int, int] | None = None,
 ) -> CountingPipeline:
-    """Build (not start) the counting stages from settings and a calibration (and a scheduler)."""
+    """Build (not start) the counting stages from settings and a calibration (and a scheduler).
+
+    `frame_size` (width, height) of the source's frames sizes the detector input (`build_detector`).
+    """
     return CountingPipeline(
-        build_detector(settings, model_file),
+        build_detector(settings, model_file, frame_size=frame_size),
         build_tracker(settings),
         build_counter(settings, calibration),
         MaskPainter(calibration.masks),

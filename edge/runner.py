@@ -25,7 +25,7 @@ from edge.config import Settings
 from edge.errors import ConfigError
 from edge.pipeline import build_detector, model_path
 from edge.service import Service
-from edge.service_build import open_camera
+from edge.service_build import camera_frame_size, open_camera
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
-    detector = build_detector(settings, model_file)
+    detector = build_detector(settings, model_file, frame_size=camera_frame_size(settings))
     camera = open_camera(settings, detector_input=detector_view(detector.input_size, settings.detector.crop))
     service = Service(settings, source=camera, model_file=model_file, calibration=store, detector=detector)
     stop = threading.Event()

@@ -34,8 +34,9 @@ from edge.sources import (
     UsbCameraSource,
     VideoFileSource,
     open_source,
+    redact_url,
 )
-from edge.sources.sizing import lores_size_for
+from edge.sources.sizing import first_frame_size, lores_size_for
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,30 @@ def open_camera(settings: Settings, detector_input: tuple[int, int] | None = Non
     if uri.startswith("/dev/video"):
         return UsbCameraSource(uri, width=source.width, height=source.height, fps=fps)
     return open_source(uri, fps=fps)
+
+
+def camera_frame_size(settings: Settings) -> tuple[int, int] | None:
+    """(width, height) of the configured camera's picture, known before it is opened.
+
+    The detector input is sized from it (input_size "auto", README D-016), and the Pi camera's
+    lores stream then from the detector input (D-019). A video file is measured on its first
+    frame; a Pi or USB camera is taken at `source.width` x `source.height` (a USB driver may pick
+    a nearby mode: the letterbox pads any difference). A stream's size is known only once it
+    connects: None, so the detector uses the model's own input.
+    """
+    source = settings.source
+    uri = source.uri
+    if Path(uri).is_file():
+        with VideoFileSource(uri, fps=source.fps) as video:
+            return first_frame_size(video)
+    if uri == "picamera" or uri.startswith(("picamera:", "usb:", "/dev/video")):
+        return source.width, source.height
+    logger.info(
+        "%s: frame size unknown before it connects; the detector uses the model's own input "
+        "(set detector.input_size to the stream's shape)",
+        redact_url(uri),
+    )
+    return None
 
 
 def licence_of(model_file: Path) -> str:

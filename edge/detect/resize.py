@@ -27,13 +27,12 @@ import onnxruntime as ort  # the package's __init__ loads edge.detect.onnx first
 from onnx import numpy_helper
 
 from edge.detect.onnx import INPUT_RANK
+from edge.detect.sizing import SIZE_MULTIPLE
 from edge.detect.yolox import STRIDES
 from edge.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
-# Input sides must be a multiple of the coarsest stride so every feature map has whole cells.
-SIZE_MULTIPLE = 32
 # Down-sampling factors of the backbone (the Focus stem halves, then each stage halves again).
 _FACTORS = (1, 2, 4, 8, 16, 32)
 # Slice "to the end" sentinel used by PyTorch exports.

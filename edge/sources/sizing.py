@@ -1,4 +1,5 @@
-"""Stream sizes for the detector: ask the camera for no more pixels than the detector uses.
+"""Stream sizes for the detector: ask the camera for no more pixels than the detector uses, and
+tell the detector how large a source's frames are (`first_frame_size`).
 
 The detector letterboxes every frame into its input (keeping the aspect ratio, scaling by
 `min(input_width / width, input_height / height)`). A frame larger than needed is decoded,
@@ -10,8 +11,28 @@ exactly 1 or just below: it fills the detector input along the limiting side.
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
-__all__ = ["lores_size_for"]
+if TYPE_CHECKING:
+    from edge.sources.base import FrameSource
+
+__all__ = ["first_frame_size", "lores_size_for"]
+
+
+def first_frame_size(source: FrameSource) -> tuple[int, int] | None:
+    """(width, height) of a source's first frame; None if it has none.
+
+    Reads one frame in a pass of its own, which then ends: a file or folder is read again from
+    its start by the next pass, a live source connects again (and a frame is lost).
+    """
+    frames = iter(source)
+    try:
+        frame = next(frames, None)
+    finally:
+        if isinstance(frames, Generator):
+            frames.close()  # releases the device or file of this pass now
+    return None if frame is None else (frame.width, frame.height)
 
 
 def lores_size_for(

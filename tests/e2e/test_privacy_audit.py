@@ -3,7 +3,9 @@
 `footfall run` runs under strace on the demo clip with every feature on (pages and API with
 logins, snapshot requests, MQTT delivery, Prometheus metrics). The test then proves:
 - every file the process (and its threads and children) opened for writing is the outbox, its
-  SQLite side files, or compiled Python bytecode: no image, no frame dump, no track log;
+  SQLite side files, compiled Python bytecode, or the detector model patched to the camera's input
+  size in the model cache (README D-016; made from the model's weights, checked on a grey image):
+  no image, no frame dump, no track log;
 - every stored outbox row, every published MQTT message and every API answer holds only the
   documented aggregate fields (the counts schema forbids any other key), and no log line on
   stderr carries a track id, a box or a trajectory;
@@ -103,6 +105,7 @@ def audited_run(tmp_path: Path, model_cache: Path) -> Iterator[dict[str, Any]]:
             "process": process,
             "trace": trace,
             "state": state,
+            "cache": model_cache,
             "subscriber": subscriber,
             "api": f"http://127.0.0.1:{api_port}",
         }
@@ -127,7 +130,9 @@ def test_nothing_identifying_is_written_or_leaves_the_device(
     assert process.returncode == 0, stderr
     assert subscriber.wait_for(lambda s: "stopped" in s.status_payloads(), timeout_s=10)
 
-    _assert_only_allowed_files_written(audited_run["trace"].read_text(), audited_run["state"])
+    _assert_only_allowed_files_written(
+        audited_run["trace"].read_text(), audited_run["state"], audited_run["cache"]
+    )
     _assert_outbox_holds_only_aggregates(audited_run["state"] / "outbox.sqlite3")
     _assert_evidence_holds_only_aggregates(audited_run["state"] / "validations.sqlite3")
     _assert_messages_hold_only_aggregates(subscriber)
@@ -183,16 +188,20 @@ def _use_every_feature(api: str, duration_s: float) -> tuple[dict[str, str], lis
     return answers, snapshots
 
 
-def _assert_only_allowed_files_written(trace: str, state: Path) -> None:
+def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> None:
     written = {match["path"] for match in WRITE_OPEN.finditer(trace)}
     written |= {match["target"] for match in RENAME.finditer(trace)}
     allowed_in_state = re.compile(r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$")
+    # edge.pipeline.sized_model: <model>-<digest>-<width>x<height>.onnx, written via a hidden temporary.
+    allowed_in_cache = re.compile(r"^\.?yolox_nano-[0-9a-f]{12}-\d+x\d+\.onnx(\.\w+\.tmp)?$")
     unexpected = []
     for path in sorted(written):
         resolved = Path(path)
         if path.startswith(("/dev/", "/proc/", "/sys/")) or path.endswith(".pyc"):
             continue
         if resolved.parent == state and allowed_in_state.match(resolved.name):
+            continue
+        if resolved.parent == cache and allowed_in_cache.match(resolved.name):
             continue
         unexpected.append(path)
     assert unexpected == [], f"the service wrote files it must not: {unexpected}"

@@ -1,4 +1,5 @@
-"""Per-site detector settings end to end: input size patched once into the cache, crop, bad values refused."""
+"""Detector settings end to end: the auto input (camera aspect at a pixel budget) and explicit sizes
+patched once into the cache, the model's own size, crop, bad values refused."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from edge.config import Settings
 from edge.detect import OnnxDetector
 from edge.detect.crop import CroppedDetector
 from edge.detect.resize import model_input_size
+from edge.detect.sizing import input_size_for
 from edge.pipeline import build_detector
 from edge.records import Frame
 
@@ -54,6 +56,30 @@ def test_an_input_size_is_patched_once_into_the_cache(
     assert (aspect.scores >= 0.5).sum() == (square.scores >= 0.5).sum() >= 3
 
 
+def test_the_auto_input_follows_the_frames_and_is_patched_once(model_path: Path, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    assert settings.detector.input_size == "auto"
+    detector = build_detector(settings, model_path, frame_size=(960, 540))
+    assert detector.input_size == (512, 288)
+    patched = list(tmp_path.glob("yolox_nano-*-512x288.onnx"))
+    assert len(patched) == 1
+    made_at = patched[0].stat().st_mtime_ns
+    assert build_detector(settings, model_path, frame_size=(1280, 720)).input_size == (512, 288)
+    assert patched[0].stat().st_mtime_ns == made_at  # the same 16:9 input: reused, not rebuilt
+    # Frames of unknown size, or "model": the model's own square input, no copy.
+    assert build_detector(settings, model_path).input_size == (416, 416)
+    square = settings_for(tmp_path, input_size="model")
+    assert build_detector(square, model_path, frame_size=(960, 540)).input_size == (416, 416)
+    # A smaller budget, and a crop: the crop's own shape.
+    small = settings_for(tmp_path, pixel_budget=320 * 320)
+    assert build_detector(small, model_path, frame_size=(960, 540)).input_size == (416, 224)
+    band = settings_for(tmp_path, crop=[0.0, 0.5, 1.0, 1.0])
+    cropped = build_detector(band, model_path, frame_size=(960, 540))
+    assert isinstance(cropped, CroppedDetector)
+    assert cropped.input_size == input_size_for(960, 270) == (768, 224)
+    assert len(list(tmp_path.glob("*.onnx"))) == 3
+
+
 def test_a_crop_wraps_the_detector_and_reports_full_frame_boxes(
     model_path: Path, tmp_path: Path, shared_data: Path
 ) -> None:
@@ -76,8 +102,17 @@ def test_a_crop_wraps_the_detector_and_reports_full_frame_boxes(
         {"input_size": [0, 320]},
         {"crop": [0.5, 0.0, 0.4, 1.0]},
         {"crop": [0, 0, 1, 1.2]},
+        {"input_size": "square"},
+        {"pixel_budget": 32 * 32 - 1},
     ],
-    ids=["not-multiple-of-32", "zero", "left-after-right", "beyond-frame"],
+    ids=[
+        "not-multiple-of-32",
+        "zero",
+        "left-after-right",
+        "beyond-frame",
+        "unknown-word",
+        "budget-below-a-cell",
+    ],
 )
 def test_bad_detector_settings_are_refused(detector: dict[str, object]) -> None:
     with pytest.raises(ValidationError):

@@ -1,17 +1,21 @@
-"""lores_size_for: the smallest stream the letterbox never enlarges, checked against the letterbox."""
+"""lores_size_for: the smallest stream the letterbox never enlarges, checked against the letterbox;
+first_frame_size: a source's frame size without losing its frames."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.detect.letterbox import Letterbox
-from edge.sources.sizing import lores_size_for
+from edge.sources import ImageFolderSource, VideoFileSource
+from edge.sources.sizing import first_frame_size, lores_size_for
 
 
 def letterbox_scale(stream: tuple[int, int], detector_input: tuple[int, int]) -> float:
@@ -103,3 +107,21 @@ def test_smallest_stream_that_is_never_enlarged(
 def test_misuse_names_the_argument(args: tuple[Any, ...], kwargs: dict[str, Any], argument: str) -> None:
     with pytest.raises(ValueError, match=argument):
         lores_size_for(*args, **kwargs)
+
+
+def test_first_frame_size_leaves_a_file_to_be_read_from_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (96, 54))
+    for level in range(3):
+        writer.write(np.full((54, 96, 3), 40 * level, dtype=np.uint8))
+    writer.release()
+    with VideoFileSource(path) as source:
+        assert first_frame_size(source) == (96, 54)
+        assert [frame.index for frame in source] == [0, 1, 2]
+
+
+def test_first_frame_size_of_a_folder(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "000001.png"), np.zeros((48, 64, 3), dtype=np.uint8))
+    with ImageFolderSource(tmp_path, fps=5.0) as source:
+        assert first_frame_size(source) == (64, 48)
+        assert len(list(source)) == 1
