@@ -32,6 +32,7 @@ import numpy as np
 import supervision as sv
 
 from benchmarks.accuracy import check_peer_direction, iou_distances, peer_line_zone, to_supervision
+from benchmarks.aspect import auto_model
 from benchmarks.clips import (
     CLIPS,
     PROJECT_ROOT,
@@ -83,6 +84,12 @@ def main() -> int:
     parser.add_argument("--clip", action="append", help="only these clips (default: every clip)")
     parser.add_argument("--no-peer", action="store_true", help="skip supervision (faster)")
     parser.add_argument("--no-detector", action="store_true", help="truth boxes only")
+    parser.add_argument(
+        "--input",
+        choices=("auto", "model"),
+        default="auto",
+        help="detector input: the default (camera aspect, D-016) or the model's own 416x416",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)  # sv.ByteTrack warns it is going away
     check_peer_direction()
@@ -92,7 +99,8 @@ def main() -> int:
             continue
         sources = {"truth": truth_detections(clip)}
         if not args.no_detector:
-            sources["detector"] = detections(clip)
+            model = auto_model(clip) if args.input == "auto" else None
+            sources["detector"] = detections(clip, model=model)
         for boxes_name, stream in sources.items():
             for rate in RATES:
                 kept = at_rate(stream, clip.fps, rate)
@@ -104,6 +112,7 @@ def main() -> int:
         "label": args.label,
         "machine": machine_line(),
         "model": model_file().name,
+        "input": args.input,
         "rows": [asdict(row) for row in rows],
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -241,7 +250,8 @@ def to_markdown(result: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     out = [
         "## Accuracy against detection rate (`benchmarks/rate.py`)",
         "",
-        f"Measured {result['machine']}, model `{result['model']}`, run `{result['label']}`"
+        f"Measured {result['machine']}, model `{result['model']}` (input {result.get('input', 'model')}), "
+        f"run `{result['label']}`"
         + (f", before = run `{baseline['label']}`" if baseline else "")
         + ". Line-count accuracy, 1 - sum|error| / sum(truth), truth from the gt at full rate. "
         "Rate = detections per second (frames kept as a device detecting whenever ready would). "

@@ -155,21 +155,7 @@ class SceneCounter:
         for track_id, memory in list(self._active.items()):
             if track_id not in points and tracked.timestamp_s - memory.last_observed_s > ABSENT_LIMIT_S:
                 self._depart(track_id)
-        first_seen: list[tuple[_TrackMemory, Point, Point | None]] = []
-        for track in tracked.tracks:
-            memory = self._active.get(track.track_id)
-            if memory is None:
-                memory = self._new_memory(track.track_id)
-                self._active[track.track_id] = memory
-            if not track.observed:
-                continue
-            if memory.last_point is None:
-                origin = None
-                if track.origin_foot is not None:
-                    origin = (track.origin_foot[0] / tracked.width, track.origin_foot[1] / tracked.height)
-                first_seen.append((memory, points[track.track_id], origin))
-            else:
-                self._observe(memory, points[track.track_id], out)
+        first_seen = self._move_known_tracks(tracked, points, out)
         self._hand_over(first_seen, tracked)
         for memory, point, origin in first_seen:
             if memory.last_point is None and origin is not None:
@@ -188,6 +174,27 @@ class SceneCounter:
         return CountEvents(
             out.frame_index, out.timestamp_s, tuple(out.crossings), occupancy, tuple(out.visits)
         )
+
+    def _move_known_tracks(
+        self, tracked: TrackedFrame, points: dict[TrackId, Point], out: _FrameOutput
+    ) -> list[tuple[_TrackMemory, Point, Point | None]]:
+        """Observe the tracks seen before; return the first sightings (memory, point, origin)."""
+        first_seen: list[tuple[_TrackMemory, Point, Point | None]] = []
+        for track in tracked.tracks:
+            memory = self._active.get(track.track_id)
+            if memory is None:
+                memory = self._new_memory(track.track_id)
+                self._active[track.track_id] = memory
+            if not track.observed:
+                continue
+            if memory.last_point is None:
+                origin = None
+                if track.origin_foot is not None:
+                    origin = (track.origin_foot[0] / tracked.width, track.origin_foot[1] / tracked.height)
+                first_seen.append((memory, points[track.track_id], origin))
+            else:
+                self._observe(memory, points[track.track_id], out)
+        return first_seen
 
     def finish(self, timestamp_s: float) -> CountEvents:
         """End the stream: close every open visit and forget all tracks.
