@@ -20,16 +20,30 @@ from tqdm import tqdm
 
 from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
-from edge.calibration import load_calibration
+from edge.calibration import Calibration, load_calibration
 from edge.config import Settings, load_settings
+from edge.detect.replay import ReplayDetector, load_mot_detections
 from edge.doctor import format_report, has_failures, run_checks
 from edge.errors import FootfallError
-from edge.pipeline import CountRun, build_detector, build_pipeline, build_scheduler, count_source, model_path
+from edge.pipeline import (
+    CountingPipeline,
+    CountRun,
+    build_counter,
+    build_detector,
+    build_pipeline,
+    build_scheduler,
+    build_tracker,
+    count_source,
+    model_path,
+)
+from edge.privacy.masks import MaskPainter
 from edge.records import Verdict
 from edge.runner import demo_settings, run_service
 from edge.service_build import device_id, open_camera
 from edge.site_plan import format_survey, survey_site
-from edge.sources import open_source, prefetch
+from edge.sources import FrameSource, open_source, prefetch
+from edge.sources.sizing import first_frame_size
+from edge.sources.thinning import every_nth
 from edge.validation import DeviceFacts, validation_document
 from edge.validation.replay import format_result, replay
 
@@ -81,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--threads", type=int, help="onnxruntime threads (default: every core but one)")
     count.add_argument("--json", action="store_true", help="print only a JSON object on stdout")
     count.add_argument("--every-frame", action="store_true", help="detect on every frame")
+    _add_replay_options(count)
     count.set_defaults(handler=_count)
 
     validate = commands.add_parser(
@@ -101,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--every-frame", action="store_true", help="detect on every frame (no adaptive rate)"
     )
+    _add_replay_options(validate)
     validate.set_defaults(handler=_validate)
 
     run = commands.add_parser("run", help="run the counting service (camera, counts, delivery, pages)")
@@ -168,6 +184,51 @@ def _add_models_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     quantizing.set_defaults(handler=_models_quantize)
 
 
+def _add_replay_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--detections",
+        type=Path,
+        help="MOT det.txt or gt.txt (boxes in the source's pixels) to track and count instead of "
+        "running the model; frames without rows have nobody",
+    )
+    command.add_argument(
+        "--every",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="keep every Nth frame (the rate of a slower device); detects on every frame kept",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def _counting_pipeline(
+    args: argparse.Namespace, settings: Settings, calibration: Calibration, source: FrameSource
+) -> tuple[CountingPipeline, Path]:
+    """The pipeline for `count` and `validate`, and the file its boxes come from (model or replay)."""
+    scheduler = build_scheduler(settings, calibration)
+    if args.detections is not None:
+        replayed = load_mot_detections(args.detections)
+        detector = ReplayDetector(replayed)
+        stages = (
+            build_tracker(settings),
+            build_counter(settings, calibration),
+            MaskPainter(calibration.masks),
+        )
+        return CountingPipeline(detector, *stages, scheduler), args.detections
+    model_file = model_path(settings, args.model)
+    size = first_frame_size(source)
+    return build_pipeline(settings, calibration, model_file, scheduler, frame_size=size), model_file
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -184,16 +245,17 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
         detector = settings.detector.model_copy(update={"threads": args.threads})
         settings = settings.model_copy(update={"detector": detector})
     settings = _schedule_option(args, settings)
-    pipeline = build_pipeline(
-        settings, calibration, model_path(settings, args.model), build_scheduler(settings, calibration)
-    )
     source_spec = _source_spec(args.source, settings)
-    with open_source(source_spec, fps=args.fps) as source:
+    with every_nth(open_source(source_spec, fps=args.fps), args.every) as source:
+        pipeline, _ = _counting_pipeline(args, settings, calibration, source)
         show_progress = not args.json and sys.stderr.isatty()
         with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
             run = count_source(prefetch(source), pipeline, calibration, on_frame=lambda: bar.update(1))
     if args.json:
-        print(json.dumps(run_as_json(run)))
+        document = run_as_json(run)
+        if args.every > 1:
+            document["every"] = args.every
+        print(json.dumps(document))
     else:
         print(_run_as_text(run))
     return 0
@@ -201,9 +263,20 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     calibration = load_calibration(args.calibration)
-    model_file = model_path(settings, args.model)
     settings = _schedule_option(args, settings)
-    pipeline = build_pipeline(settings, calibration, model_file, build_scheduler(settings, calibration))
+    with every_nth(open_source(_source_spec(args.source, settings), fps=args.fps), args.every) as source:
+        pipeline, model_file = _counting_pipeline(args, settings, calibration, source)
+        return _validate_with(args, settings, calibration, source, pipeline, model_file)
+
+
+def _validate_with(
+    args: argparse.Namespace,
+    settings: Settings,
+    calibration: Calibration,
+    source: FrameSource,
+    pipeline: CountingPipeline,
+    model_file: Path,
+) -> int:
     facts = DeviceFacts(
         site_id=settings.mqtt.site_id,
         device_id=device_id(settings),
@@ -213,11 +286,10 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
         tolerance=settings.validation.tolerance,
         min_people=settings.validation.min_people,
     )
-    with open_source(_source_spec(args.source, settings), fps=args.fps) as source:
-        show_progress = not args.json and sys.stderr.isatty()
-        with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
-            frames = prefetch(source)
-            result = replay(frames, pipeline, calibration, args.truth, facts, on_frame=lambda: bar.update(1))
+    show_progress = not args.json and sys.stderr.isatty()
+    with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
+        frames = prefetch(source)
+        result = replay(frames, pipeline, calibration, args.truth, facts, on_frame=lambda: bar.update(1))
     if args.json:
         document = {
             "source": result.source,
@@ -234,7 +306,8 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schedule_option(args: argparse.Namespace, settings: Settings) -> Settings:
-    if not args.every_frame:
+    """`--every-frame` and `--every N` (a fixed rate is asked for) turn the adaptive schedule off."""
+    if not args.every_frame and args.every == 1:
         return settings
     schedule = settings.schedule.model_copy(update={"adaptive": False})
     return settings.model_copy(update={"schedule": schedule})
