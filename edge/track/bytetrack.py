@@ -178,9 +178,9 @@ class ByteTracker:
     def __init__(
         self,
         *,
-        high_score: float = 0.4,
+        high_score: float = 0.5,
         low_score: float = 0.1,
-        new_track_score: float = 0.4,
+        new_track_score: float = 0.6,
         first_stage_max_iou_distance: float = 0.8,
         second_stage_max_iou_distance: float = 0.5,
         unconfirmed_max_iou_distance: float = 0.7,

@@ -382,7 +382,7 @@ def _check_id_invariants(frames: list[Detections], outputs: list[TrackedFrame]) 
         ("high_score", math.nan),
         ("low_score", -0.1),
         ("low_score", 0.7),
-        ("new_track_score", 0.3),
+        ("new_track_score", 0.4),
         ("new_track_score", 1.1),
         ("first_stage_max_iou_distance", 1.2),
         ("second_stage_max_iou_distance", -0.5),
