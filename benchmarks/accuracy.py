@@ -32,6 +32,7 @@ from benchmarks.clips import (
     VISITS_CLIP,
     VISITS_TRUTH,
     Clip,
+    auto_model,
     detections,
     load_ground_truth,
     machine_line,
@@ -100,8 +101,9 @@ def main() -> int:
 
 
 def evaluate(clip: Clip, model: Path | None = None) -> tuple[list[LineResult], list[TrackingResult]]:
-    """Run ours and the peer over one clip's detections (by `model`, the default when None)."""
-    found = detections(clip, model=model)
+    """Run ours and the peer over one clip's detections (by `model`; None: the default model at
+    the default input, the camera's aspect, D-016)."""
+    found = detections(clip, model=model or auto_model(clip))
     calibration = clip.load_calibration()
     settings = Settings()
     tracker, counter = build_tracker(settings), build_counter(settings, calibration)
@@ -228,7 +230,7 @@ def iou_distances(
 
 def evaluate_visits(model: Path | None = None) -> dict[str, Any]:
     """The Intel clip: zone visits and exits of 6 people, one at a time (no boxes to compare)."""
-    found = detections(VISITS_CLIP, model=model)
+    found = detections(VISITS_CLIP, model=model or auto_model(VISITS_CLIP))
     calibration = VISITS_CLIP.load_calibration()
     settings = Settings()
     tracker, counter = build_tracker(settings), build_counter(settings, calibration)

@@ -23,7 +23,6 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,14 +36,13 @@ from benchmarks.clips import (
     detections,
     load_ground_truth,
     machine_line,
-    model_file,
+    patched_model,
     write_section,
 )
 from benchmarks.input_size import _track_and_count
 from edge.config import Settings
 from edge.detect import OnnxDetector
-from edge.detect.sizing import DEFAULT_PIXEL_BUDGET, input_size_for
-from edge.pipeline import sized_model
+from edge.detect.sizing import input_size_for
 from edge.records import Detections
 from edge.sources import open_source
 
@@ -54,7 +52,6 @@ SCORES = (0.1, 0.3, 0.5)
 """Detection score thresholds recall is reported at: the tracker's low score, a middle, its high score."""
 MATCH_IOU = 0.5
 """A detection finds a truth box at this IoU or more."""
-MODEL_INPUT = (416, 416)
 """YOLOX-Nano's own input: used as it is, not patched."""
 TIMED_FRAMES = 30
 """Frames timed per input size and round."""
@@ -99,17 +96,6 @@ class Row:
     count_truth: int
     frames: int
     model: str
-
-
-def patched_model(size: tuple[int, int]) -> Path:
-    """The default model taking `size` (width, height): the model itself at 416x416, else patched once."""
-    source = model_file()
-    return source if size == MODEL_INPUT else sized_model(source, size, CACHE / "models")
-
-
-def auto_model(clip: Clip, budget: int = DEFAULT_PIXEL_BUDGET) -> Path:
-    """The model the default settings ("auto", this budget) give a camera of the clip's size."""
-    return patched_model(input_size_for(clip.width, clip.height, budget))
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ from edge.assets import default_cache_dir, resolve
 from edge.calibration import Calibration, load_calibration, parse_calibration
 from edge.detect import Detector, OnnxDetector
 from edge.detect.crop import Crop, CroppedDetector
+from edge.detect.sizing import DEFAULT_PIXEL_BUDGET, input_size_for
 from edge.records import Detections, LineSpec
 from edge.sources import open_source
 
@@ -188,6 +189,23 @@ def at_rate(stream: list[Detections], fps: float, rate_fps: float | None) -> lis
             kept.append(item)
             due_s = (item.timestamp_s if due_s == -math.inf else due_s) + period_s
     return kept
+
+
+MODEL_INPUT = (416, 416)
+"""The default model's own input (width, height)."""
+
+
+def patched_model(size: tuple[int, int]) -> Path:
+    """The default model taking `size` (width, height): the model itself at 416x416, else patched once."""
+    from edge.pipeline import sized_model
+
+    source = model_file()
+    return source if size == MODEL_INPUT else sized_model(source, size, CACHE / "models")
+
+
+def auto_model(clip: Clip, budget: int = DEFAULT_PIXEL_BUDGET) -> Path:
+    """The model the default settings ("auto", this budget) give a camera of the clip's size."""
+    return patched_model(input_size_for(clip.width, clip.height, budget))
 
 
 def model_file() -> Path:

@@ -32,12 +32,12 @@ import numpy as np
 import supervision as sv
 
 from benchmarks.accuracy import check_peer_direction, iou_distances, peer_line_zone, to_supervision
-from benchmarks.aspect import auto_model
 from benchmarks.clips import (
     CLIPS,
     PROJECT_ROOT,
     Clip,
     at_rate,
+    auto_model,
     detections,
     load_ground_truth,
     machine_line,
@@ -309,6 +309,7 @@ def to_markdown(result: dict[str, Any], baseline: dict[str, Any] | None) -> str:
 
 def plot(rows: list[RateResult], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -327,6 +328,7 @@ def plot(rows: list[RateResult], path: Path) -> None:
                     label=f"{clip} ({tracker})",
                 )
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xticks([1.5, 2, 3, 5, 10, 30])
         axis.set_xticklabels(["1.5", "2", "3", "5", "10", "30"])
         axis.set_xlabel("detections per second")
