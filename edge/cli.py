@@ -22,9 +22,9 @@ from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
 from edge.calibration import Calibration, load_calibration
 from edge.config import Settings, load_settings
-from edge.detect.replay import ReplayDetector, load_mot_detections
+from edge.detect.replay import MotDetections, ReplayDetector, load_mot_detections
 from edge.doctor import format_report, has_failures, run_checks
-from edge.errors import FootfallError
+from edge.errors import ConfigError, FootfallError
 from edge.pipeline import (
     CountingPipeline,
     CountRun,
@@ -188,15 +188,20 @@ def _add_replay_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--detections",
         type=Path,
-        help="MOT det.txt or gt.txt (boxes in the source's pixels) to track and count instead of "
-        "running the model; frames without rows have nobody",
+        metavar="MOT_FILE",
+        help="MOT det.txt or gt.txt (boxes in the source's pixels, frame 1 = the source's first) to "
+        "track and count instead of running the model (no model needed); frames without rows have "
+        "nobody. A file whose confidences are all 1, 0 or -1 is ground truth: rows with 0 are "
+        "ignored, the others score 0.9; other files' confidences are scores, clipped to [0, 1]. "
+        "The adaptive schedule still applies unless --every-frame or --every is given",
     )
     command.add_argument(
         "--every",
         type=_positive_int,
         default=1,
         metavar="N",
-        help="keep every Nth frame (the rate of a slower device); detects on every frame kept",
+        help="keep frames 0, N, 2N, ... with their own times (the rate of a slower device), "
+        "with or without --detections; detects on every frame kept (no adaptive schedule)",
     )
 
 
@@ -213,10 +218,16 @@ def _positive_int(text: str) -> int:
 def _counting_pipeline(
     args: argparse.Namespace, settings: Settings, calibration: Calibration, source: FrameSource
 ) -> tuple[CountingPipeline, Path]:
-    """The pipeline for `count` and `validate`, and the file its boxes come from (model or replay)."""
+    """The pipeline for `count` and `validate`, and the file its boxes come from (model or replay).
+
+    `source` is the source as opened (before `--every`), for its frame count and size.
+    """
     scheduler = build_scheduler(settings, calibration)
     if args.detections is not None:
+        if args.model is not None:
+            raise ConfigError("--model and --detections exclude each other: replayed boxes need no model")
         replayed = load_mot_detections(args.detections)
+        _warn_about_coverage(replayed, source)
         detector = ReplayDetector(replayed)
         stages = (
             build_tracker(settings),
@@ -227,6 +238,21 @@ def _counting_pipeline(
     model_file = model_path(settings, args.model)
     size = first_frame_size(source)
     return build_pipeline(settings, calibration, model_file, scheduler, frame_size=size), model_file
+
+
+def _warn_about_coverage(replayed: MotDetections, source: FrameSource) -> None:
+    """Say so when a detections file cannot belong to the source (a wrong file counts nobody)."""
+    last = replayed.last_frame_index
+    if last is None:
+        logger.warning("%s has no rows: nobody will be counted", replayed.path)
+    elif source.frame_count is not None and last >= source.frame_count:
+        logger.warning(
+            "%s has rows up to MOT frame %d but %s has %d frames; rows past its end are ignored",
+            replayed.path,
+            last + 1,
+            source.name,
+            source.frame_count,
+        )
 
 
 def _positive_float(text: str) -> float:
@@ -246,8 +272,9 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"detector": detector})
     settings = _schedule_option(args, settings)
     source_spec = _source_spec(args.source, settings)
-    with every_nth(open_source(source_spec, fps=args.fps), args.every) as source:
-        pipeline, _ = _counting_pipeline(args, settings, calibration, source)
+    with open_source(source_spec, fps=args.fps) as opened:
+        pipeline, _ = _counting_pipeline(args, settings, calibration, opened)
+        source = every_nth(opened, args.every)
         show_progress = not args.json and sys.stderr.isatty()
         with tqdm(total=source.frame_count, unit="frame", disable=not show_progress) as bar:
             run = count_source(prefetch(source), pipeline, calibration, on_frame=lambda: bar.update(1))
@@ -257,15 +284,16 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
             document["every"] = args.every
         print(json.dumps(document))
     else:
-        print(_run_as_text(run))
+        print(_run_as_text(run, args.every))
     return 0
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     calibration = load_calibration(args.calibration)
     settings = _schedule_option(args, settings)
-    with every_nth(open_source(_source_spec(args.source, settings), fps=args.fps), args.every) as source:
-        pipeline, model_file = _counting_pipeline(args, settings, calibration, source)
+    with open_source(_source_spec(args.source, settings), fps=args.fps) as opened:
+        pipeline, model_file = _counting_pipeline(args, settings, calibration, opened)
+        source = every_nth(opened, args.every)
         return _validate_with(args, settings, calibration, source, pipeline, model_file)
 
 
@@ -299,6 +327,8 @@ def _validate_with(
             "verdict": str(result.verdict),
             "lines": [validation_document(record) for record in result.records],
         }
+        if args.every > 1:
+            document["every"] = args.every
         print(json.dumps(document))
     else:
         print(format_result(result))
@@ -349,8 +379,9 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _run_as_text(run: CountRun) -> str:
-    lines = [f"{run.frames} frames, {run.seconds:.1f} s of video"]
+def _run_as_text(run: CountRun, every: int = 1) -> str:
+    kept = f" (1 in {every})" if every > 1 else ""
+    lines = [f"{run.frames} frames{kept}, {run.seconds:.1f} s of video"]
     lines += [f"line {line.line_id}: in {line.in_count}, out {line.out_count}" for line in run.summary.lines]
     for zone in run.summary.zones:
         mean = "-" if zone.mean_occupancy is None else f"{zone.mean_occupancy:.2f}"

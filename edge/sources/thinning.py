@@ -33,7 +33,7 @@ class EveryNthSource(ClosingContext):
 
     @property
     def name(self) -> str:
-        return f"{self._source.name} (every {self._every}th frame)" if self._every > 1 else self._source.name
+        return f"{self._source.name} (1 frame in {self._every})" if self._every > 1 else self._source.name
 
     @property
     def frame_count(self) -> int | None:
