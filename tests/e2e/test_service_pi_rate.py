@@ -5,13 +5,15 @@
 real time, with ``schedule.max_fps`` = ``min_fps`` = 3. What it stored in its outbox must be close
 to the truth, and the detector must really have run no more than ~3 times a second.
 
-Bounds, measured with the current tracker in 13 runs (`python -m benchmarks.service_rate`, some
-with three busy processes competing for the two cores): accuracy 0.745 in every run (14 errors in
-55, identical to `footfall count` offline with the same schedule and to `footfall count --every
-10`); 2.74-2.99 detections/s estimated (the cap allows 3.0; the estimate reads low under load,
-when status answers tend to come while the detector runs, before the share is updated). The test
-allows two more errors (0.70) for frames dropped on a loaded machine, and 10 % over the cap for
-the sampled rate estimate.
+Bounds, measured with the current tracker (`python -m benchmarks.service_rate` and ~50 more runs
+of the service at 3/s, about half with three busy processes competing for the two cores):
+accuracy 0.745 (14 errors in 55, identical to `footfall count` offline with the same schedule and
+to `--every 10`) in every run without load. Under load about one run in ten drops a frame early
+enough to move every later detection by one frame, and gave 0.673: offline, every 10th frame from
+each of the 10 start offsets gives 0.673-0.782. The test accepts 0.65, one error below the worst
+offset. Detections/s estimated 2.74-3.01 (the cap allows 3.0; the estimate reads low under load,
+when status answers tend to come while the detector runs, before the share is updated); the test
+accepts 10 % over the cap for the sampled estimate.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ CLIP_FOLDER = SHARED_DATA / "ADL-Rundle-6"
 # In and out per line, from the gt boxes (../shared/data/README.md, "Line-crossing truth").
 TRUTH = {"L1": (1, 11), "L2": (1, 12), "L3": (1, 10), "L4": (4, 15)}
 PI_RATE_FPS = 3.0
-# Lowest accuracy accepted: measured 0.745 (14 errors in 55); two more errors allowed.
-MIN_ACCURACY = 0.70
-# Highest detection rate accepted: the cap plus 10 % for the sampled estimate (measured 2.74-2.99).
+# Lowest accuracy accepted: 0.745 measured (14 errors in 55); the worst of the 10 detection
+# phases at 3/s is 0.673 (18 errors), one more error allowed.
+MIN_ACCURACY = 0.65
+# Highest detection rate accepted: the cap plus 10 % for the sampled estimate (measured 2.74-3.01).
 MAX_DETECTIONS_PER_S = 3.3
 # Lowest detection rate accepted: the street is never empty, so the capped schedule detects ~3/s
 # (an idle scene would be checked once a second); this also shows the estimate works.
