@@ -66,6 +66,8 @@ class Detections:
         height: height of the source image in pixels.
         boxes: N x 4 float32 array of (left, top, right, bottom) in source pixels.
         scores: N float32 confidences in [0, 1].
+        searched: (left, top, right, bottom) pixel rectangle the detector looked at, or None for
+            the whole frame. Nobody outside it can have been found (a region-of-interest crop).
     """
 
     frame_index: int
@@ -74,6 +76,7 @@ class Detections:
     height: int
     boxes: FloatArray
     scores: FloatArray
+    searched: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.boxes.ndim != 2 or self.boxes.shape[1] != 4:

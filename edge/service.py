@@ -258,7 +258,7 @@ class Service:
             frame, found = self.figures.latest_frame, self.figures.latest_boxes
         if frame is None or found is None:
             return None
-        return encode_jpeg(anonymise(frame.image, found.boxes))
+        return encode_jpeg(anonymise(frame.image, found.boxes, searched=found.searched))
 
     def delivery_status(self) -> DeliveryStatus | None:
         return self.delivery.status() if isinstance(self.delivery, Delivery) else None

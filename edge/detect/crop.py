@@ -113,7 +113,10 @@ class CroppedDetector:
         cropped, (left, top) = self._cropped(frame)
         found = self._inner.postprocess(head, scale, cropped)
         boxes = found.boxes + np.array([left, top, left, top], dtype=np.float32)
-        return Detections(frame.index, frame.timestamp_s, frame.width, frame.height, boxes, found.scores)
+        searched = self.crop.pixels(frame.width, frame.height)
+        return Detections(
+            frame.index, frame.timestamp_s, frame.width, frame.height, boxes, found.scores, searched
+        )
 
     def _cropped(self, frame: Frame) -> tuple[Frame, tuple[int, int]]:
         left, top, right, bottom = self.crop.pixels(frame.width, frame.height)

@@ -6,6 +6,11 @@ out) and replaced by a few large blocks of its mean colours, so at most a colour
 no face, no clothing pattern, no body shape the detector itself would still call a person (the
 integration test runs the real model on the result). Pixels are never written to disk here;
 `encode_jpeg` returns bytes for the caller to serve and forget.
+
+Outside the rectangle the detector searched (a region-of-interest crop) nobody can have been
+found, so nobody there can be pixelated by their box: that whole area is reduced to a few coarse
+blocks instead (`UNSEARCHED_BLOCKS` along the frame's longer side), enough to see where the crop
+lies and no person.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ DEFAULT_BLOCKS_ALONG_HEIGHT = 4
 """Pixel blocks along the (enlarged) box height: 4 leaves a blob, no head, limbs or face."""
 DEFAULT_MIN_BLOCK_PX = 8
 """Smallest block edge in pixels, so far-away small people are coarsened as much as near ones."""
+UNSEARCHED_BLOCKS = 24
+"""Blocks along the frame's longer side outside the searched rectangle: 80 px at 1920 x 1080."""
 DEFAULT_JPEG_QUALITY = 80
 """JPEG quality 0-100 of the served snapshot: sharp enough to see kerbs and doors, ~60 kB at 768x576."""
 
@@ -31,6 +38,7 @@ def anonymise(
     image: ImageArray,
     boxes: FloatArray,
     *,
+    searched: tuple[int, int, int, int] | None = None,
     margin: float = DEFAULT_MARGIN,
     blocks_along_height: int = DEFAULT_BLOCKS_ALONG_HEIGHT,
     min_block_px: int = DEFAULT_MIN_BLOCK_PX,
@@ -43,6 +51,8 @@ def anonymise(
     Args:
         image: H x W x 3 uint8 image (BGR); not modified.
         boxes: N x 4 (left, top, right, bottom) in image pixels; boxes partly outside are clipped.
+        searched: (left, top, right, bottom) pixels the detector looked at; everything outside is
+            coarsened to `UNSEARCHED_BLOCKS` blocks. None: the detector saw the whole image.
         margin: enlargement of each box on every side, as a fraction of its width and height.
         blocks_along_height: blocks along the height of an enlarged box (fewer is coarser).
         min_block_px: smallest block edge in pixels.
@@ -53,6 +63,8 @@ def anonymise(
     _check_arguments(image, boxes, margin, blocks_along_height, min_block_px)
     result = image.copy()
     height, width = image.shape[:2]
+    if searched is not None:
+        _coarsen_outside(result, searched)
     for left, top, right, bottom in np.asarray(boxes, dtype=np.float64):
         grow_x, grow_y = (right - left) * margin, (bottom - top) * margin
         x0, y0 = max(0, math.floor(left - grow_x)), max(0, math.floor(top - grow_y))
@@ -62,6 +74,20 @@ def anonymise(
         block_px = max(min_block_px, math.ceil((bottom - top) * (1 + 2 * margin) / blocks_along_height))
         result[y0:y1, x0:x1] = _pixelate(result[y0:y1, x0:x1], block_px)
     return result
+
+
+def _coarsen_outside(image: ImageArray, searched: tuple[int, int, int, int]) -> None:
+    """Replace, in place, every pixel outside `searched` by coarse blocks of the whole image."""
+    height, width = image.shape[:2]
+    left, top = max(0, searched[0]), max(0, searched[1])
+    right, bottom = min(width, searched[2]), min(height, searched[3])
+    coarse = _pixelate(image, math.ceil(max(height, width) / UNSEARCHED_BLOCKS))
+    if right <= left or bottom <= top:
+        image[:] = coarse
+        return
+    inside = image[top:bottom, left:right].copy()
+    image[:] = coarse
+    image[top:bottom, left:right] = inside
 
 
 def _pixelate(region: ImageArray, block_px: int) -> ImageArray:

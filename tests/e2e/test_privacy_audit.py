@@ -10,6 +10,8 @@ logins, snapshot requests, MQTT delivery, Prometheus metrics). The test then pro
   documented aggregate fields (the counts schema forbids any other key), and no log line on
   stderr carries a track id, a box or a trajectory;
 - every snapshot served is anonymised: the detector finds nobody in it.
+The snapshot under every combination of crop, masks, input size and schedule is audited in
+tests/integration/test_privacy_service_snapshot.py.
 A data-protection officer can run this file alone: `pytest tests/e2e/test_privacy_audit.py`.
 """
 

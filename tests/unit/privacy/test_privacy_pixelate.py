@@ -109,3 +109,24 @@ def test_jpeg_bytes_decode_to_the_image_size() -> None:
 def test_jpeg_refuses_bad_input(image: ImageArray, quality: int) -> None:
     with pytest.raises(ValueError, match=r"image|quality"):
         encode_jpeg(image, quality=quality)
+
+
+def test_outside_the_searched_rectangle_only_coarse_blocks_remain() -> None:
+    image = _noise(240, 480)
+    result = anonymise(image, _boxes(), searched=(100, 60, 300, 200))
+    np.testing.assert_array_equal(result[60:200, 100:300], image[60:200, 100:300])
+    block = 480 // 24  # UNSEARCHED_BLOCKS along the longer side: 20 px
+    corner = result[:block, :block]
+    np.testing.assert_array_equal(corner, np.broadcast_to(corner[0, 0], corner.shape))
+    outside = np.ones(image.shape[:2], dtype=bool)
+    outside[60:200, 100:300] = False
+    assert not (result[outside] == image[outside]).all(axis=1).any(), "an outside pixel kept its colour"
+
+
+@pytest.mark.parametrize("searched", [(0, 0, 0, 0), (500, 300, 600, 400)], ids=["empty", "off-image"])
+def test_a_searched_rectangle_with_nothing_inside_coarsens_the_whole_image(
+    searched: tuple[int, int, int, int],
+) -> None:
+    image = _noise(240, 480)
+    result = anonymise(image, _boxes(), searched=searched)
+    assert len(np.unique(result.reshape(-1, 3), axis=0)) <= 24 * 12
