@@ -22,10 +22,11 @@ from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
-from edge.errors import ConfigError
+from edge.errors import ConfigError, SourceError
 from edge.pipeline import build_detector, model_path
 from edge.service import Service
 from edge.service_build import camera_frame_size, open_camera
+from edge.sources import FrameSource
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,27 @@ def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
     detector = build_detector(settings, model_file, frame_size=camera_frame_size(settings))
-    camera = open_camera(settings, detector_input=detector_view(detector.input_size, settings.detector.crop))
-    service = Service(settings, source=camera, model_file=model_file, calibration=store, detector=detector)
+    view = detector_view(detector.input_size, settings.detector.crop)
+
+    def reopen() -> FrameSource:
+        return open_camera(settings, detector_input=view)
+
+    camera: FrameSource | None
+    try:
+        camera = reopen()
+    except SourceError as exc:
+        # A camera missing at start must not stop the device: it reports `failed`, publishes
+        # coverage-0 intervals and keeps trying (README D-025).
+        logger.error("camera not available at start (%s); counting starts when it is", exc)
+        camera = None
+    service = Service(
+        settings,
+        source=camera,
+        model_file=model_file,
+        calibration=store,
+        detector=detector,
+        reopen_source=reopen,
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
     if duration_s is not None:

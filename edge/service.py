@@ -100,7 +100,9 @@ class Service:
 
     Args:
         settings: validated settings.
-        source: the camera (or a clip played as one).
+        source: the camera (or a clip played as one); None if it could not be opened at start.
+        reopen_source: opens the camera again after it failed (or when `source` is None), with
+            backoff, for ever; None: a camera failure is final (clips and tests).
         model_file: verified detector model.
         calibration: the calibration file store; live changes are applied between frames.
     """
@@ -109,13 +111,14 @@ class Service:
         self,
         settings: Settings,
         *,
-        source: FrameSource,
+        source: FrameSource | None,
         model_file: Path,
         calibration: CalibrationStore,
         clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         notifier: SystemdNotifier | None = None,
         detector: StagedDetector | None = None,
+        reopen_source: Callable[[], FrameSource] | None = None,
     ) -> None:
         self.settings = settings
         self._notifier = notifier or SystemdNotifier()
@@ -126,7 +129,7 @@ class Service:
         self.figures = LiveFigures(started_s=monotonic())
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
         self._model_licence = licence_of(model_file)
-        self._reader = LatestFrameReader(source)
+        self._reader = LatestFrameReader(source, reopen=reopen_source)
         self._detector = detector or build_detector(settings, model_file)
         self._tracker = build_tracker(settings)
         self._last_events: CountEvents | None = None
@@ -295,6 +298,10 @@ class Service:
                     latest = self._reader.take(FRAME_WAIT_S)
                 except FootfallError as exc:
                     self._camera_failed(str(exc))
+                    # The reader is reopening the camera: the service is up and counting time
+                    # (coverage 0), so systemd must neither time the start out nor restart it.
+                    self._notifier.ready()
+                    self._notifier.watchdog()
                     stop.wait(FRAME_WAIT_S)
                     self._submit(self._aggregator.tick(self._clock()))
                     continue

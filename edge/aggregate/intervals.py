@@ -94,7 +94,7 @@ class IntervalAggregator:
         low_light_brightness: float = 35.0,
         max_frame_gap_s: float = 2.0,
     ) -> None:
-        """Prepare an empty aggregator; the first frame opens the first interval.
+        """Prepare an empty aggregator; the first frame (or `tick`) opens the first interval.
 
         Args:
             line_ids: calibrated lines; each appears in every interval, in this order.
@@ -189,7 +189,14 @@ class IntervalAggregator:
         self._check_not_closed()
         at = _as_utc(now, "now")
         current, last_at = self._current, self._last_at
-        if current is None or last_at is None or at < current.end:
+        if current is None or last_at is None:
+            # No frame yet (a camera missing at start): open the interval of `now`, observed for
+            # 0 s, so the blind time is reported on time like any other.
+            self._current = self._open(self._index(at))
+            self._last_at = at
+            self._attributed_until = at + self._max_frame_gap  # nothing up to here was seen
+            return []
+        if at < current.end:
             return []
         return self._advance_to(max(at, last_at))
 

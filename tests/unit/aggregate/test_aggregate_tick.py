@@ -64,9 +64,8 @@ def test_tick_after_a_long_stall_then_frames_again_observe_only_what_was_seen() 
     assert last.quality.observed_s == pytest.approx(1.0)
 
 
-def test_tick_before_any_frame_or_after_close() -> None:
+def test_tick_after_close_raises() -> None:
     aggregator = IntervalAggregator([DOOR], [])
-    assert aggregator.tick(at("12:00:00")) == []
     frame(aggregator, "12:00:01")
     aggregator.close(at("12:00:02"))
     with pytest.raises(RuntimeError):
@@ -84,3 +83,27 @@ def test_tick_with_the_clock_behind_closes_nothing() -> None:
     aggregator = IntervalAggregator([DOOR], [])
     frame(aggregator, "12:00:50")
     assert aggregator.tick(datetime(2024, 5, 6, 11, 0, tzinfo=UTC)) == []
+
+
+def test_a_camera_blind_from_the_start_still_reports_its_intervals_on_time() -> None:
+    aggregator = IntervalAggregator([DOOR], [])
+    assert aggregator.tick(at("12:00:20")) == []  # opens 12:00-12:01, nothing seen
+    blind = aggregator.tick(at("12:02:05"))
+    assert [interval.start for interval in blind] == [at("12:00:00"), at("12:01:00")]
+    assert all(interval.quality.observed_s == 0.0 for interval in blind)
+    # The camera comes back: only what it saw from then on is observed.
+    frame(aggregator, "12:02:30", crossings=1)
+    frame(aggregator, "12:02:31")
+    last = aggregator.close(at("12:02:31"))
+    assert last is not None
+    assert last.start == at("12:02:00")
+    assert last.quality.observed_s == pytest.approx(1.0)
+    assert last.lines[0].in_count == 1
+
+
+def test_a_camera_never_seen_closes_a_blind_partial_interval_at_stop() -> None:
+    aggregator = IntervalAggregator([DOOR], [])
+    aggregator.tick(at("12:00:20"))
+    last = aggregator.close(at("12:00:40"))
+    assert last is not None
+    assert last.quality.observed_s == 0.0
