@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import platform
 import re
 from collections.abc import Iterator
@@ -173,22 +172,35 @@ def _frame_count(clip: Clip) -> int:
     return 0
 
 
-def at_rate(stream: list[Detections], fps: float, rate_fps: float | None) -> list[Detections]:
+def at_rate(stream: list[Detections], fps: float, rate_fps: float | None, phase: int = 0) -> list[Detections]:
     """The frames a detector running `rate_fps` times a second would see (all when None).
 
     A frame is kept when it is the first at or after the next due time, as on a device that
     detects whenever it is ready: the mean rate is `rate_fps`, the gaps as even as frames allow.
+    The first frame is always kept; `phase` (in frames, 0 to `phases(fps, rate_fps) - 1`) shifts
+    every later due time, since where a person is when the detector happens to look is luck.
     """
     if rate_fps is None or rate_fps >= fps:
         return list(stream)
-    kept: list[Detections] = []
-    due_s = -math.inf
+    if not stream:
+        return []
     period_s = 1.0 / rate_fps
-    for item in stream:
+    kept: list[Detections] = [stream[0]]
+    due_s = stream[min(phase, len(stream) - 1)].timestamp_s if phase else stream[0].timestamp_s + period_s
+    for item in stream[1:]:
         if item.timestamp_s + 1e-9 >= due_s:
             kept.append(item)
-            due_s = (item.timestamp_s if due_s == -math.inf else due_s) + period_s
+            due_s += period_s
     return kept
+
+
+def phases(fps: float, rate_fps: float | None, most: int = 6) -> list[int]:
+    """Phases (frame offsets) of `at_rate` to average over: evenly spread, at most `most`."""
+    if rate_fps is None or rate_fps >= fps:
+        return [0]
+    frames_per_detection = max(1, round(fps / rate_fps))
+    count = min(most, frames_per_detection)
+    return sorted({round(k * frames_per_detection / count) for k in range(count)})
 
 
 MODEL_INPUT = (416, 416)
