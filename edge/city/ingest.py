@@ -146,6 +146,7 @@ class MqttIngester:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 30)
         return client
 
@@ -237,6 +238,15 @@ class MqttIngester:
         with self._lock:
             self._generation += 1
         logger.warning("lost the broker connection (%s); reconnecting", reason)
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any
+    ) -> None:
+        refused = [str(reason) for reason in reasons if reason.is_failure]
+        if refused:
+            logger.error("the broker refused subscriptions: %s", ", ".join(refused))
+        else:
+            logger.info("subscribed to %s", ", ".join(topic for topic, _ in self._options.subscriptions()))
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self._inbox.put(
