@@ -9,6 +9,8 @@ add further city subcommands there. This module imports nothing beyond the stand
 from __future__ import annotations
 
 import argparse
+from datetime import date
+from types import ModuleType
 from typing import Any
 
 from edge.city.errors import CityError
@@ -32,10 +34,52 @@ def add_city_commands(commands: Any) -> None:
     )
     ingest.set_defaults(handler=_ingest)
 
+    fleet = commands.add_parser(
+        "fleet",
+        help="city server: one line per device: last seen, coverage, counts, gaps, backlog, validation",
+    )
+    fleet.add_argument("--json", action="store_true", help="print only a JSON array on stdout")
+    fleet.add_argument("--timezone", help="time zone of 'today' (default: FOOTFALL_CITY_TIMEZONE or UTC)")
+    fleet.add_argument("--day", type=_day, help="report this day (YYYY-MM-DD) instead of today")
+    fleet.add_argument(
+        "--low-coverage",
+        type=_fraction,
+        default=0.5,
+        help="coverage below which an interval counts as blind (default 0.5)",
+    )
+    fleet.set_defaults(handler=_fleet)
 
-def _ingest(args: argparse.Namespace, device_settings: object) -> int:
+
+def _day(text: str) -> date:
     try:
-        from edge.city.commands import run_ingest  # noqa: PLC0415 - psycopg only when the command runs
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a day YYYY-MM-DD: {text!r}") from exc
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _commands() -> ModuleType:
+    try:
+        import edge.city.commands  # noqa: PLC0415 - psycopg only when a city command runs
     except ImportError as exc:
         raise CityError(f"{_MISSING_EXTRA} ({exc.name} is missing)") from exc
-    return run_ingest(args)
+    return edge.city.commands
+
+
+def _ingest(args: argparse.Namespace, device_settings: object) -> int:
+    result: int = _commands().run_ingest(args)
+    return result
+
+
+def _fleet(args: argparse.Namespace, device_settings: object) -> int:
+    result: int = _commands().run_fleet(args)
+    return result

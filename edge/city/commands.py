@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import threading
 from datetime import UTC, datetime
 from types import FrameType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
 from edge.city.errors import CityError
+from edge.city.fleet import fleet_report, format_fleet
 from edge.city.ingest import IngestOptions, MqttIngester
 from edge.city.messages import MessageParser
 from edge.city.migrate import applied_versions, apply_migrations, latest_version
@@ -84,3 +87,28 @@ def _require_latest_schema(connection: psycopg.Connection[tuple[object, ...]]) -
             f"the database schema is at version {current}, this ingester needs {latest_version()}:"
             " run `footfall ingest --migrate` first"
         )
+
+
+def run_fleet(args: argparse.Namespace) -> int:
+    """`footfall fleet`: the fleet report as a table, or JSON with `--json`."""
+    settings = load_city_settings()
+    zone_name = args.timezone or settings.timezone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CityError(f"unknown time zone {zone_name!r} (e.g. Europe/Paris)") from exc
+    day = args.day or datetime.now(zone).date()
+    store = open_database(settings)
+    try:
+        rows = fleet_report(store.connect(), day=day, zone=zone, low_coverage=args.low_coverage)
+    except StoreUnavailableError as exc:
+        raise CityError(str(exc)) from exc
+    except psycopg.Error as exc:
+        raise CityError(f"database error: {str(exc).strip().splitlines()[0]}") from exc
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], indent=2))
+    else:
+        print(format_fleet(rows) if rows else f"no devices yet (day {day}, {zone_name})")
+    return 0

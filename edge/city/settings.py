@@ -61,6 +61,10 @@ class CitySettings(BaseSettings):
         default=7 * 24 * 3600, ge=60, description="Seconds the broker keeps a stopped ingester's session."
     )
     batch_size: int = Field(default=100, ge=1, le=1000, description="Most messages per transaction.")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the city, for 'today' in `footfall fleet` (e.g. Europe/Paris).",
+    )
     max_payload_bytes: int = Field(
         default=DEFAULT_MAX_PAYLOAD_BYTES, ge=1024, description="Larger messages are quarantined unread."
     )
