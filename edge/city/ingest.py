@@ -131,6 +131,7 @@ class MqttIngester:
         self._inbox: queue.SimpleQueue[_Received] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._generation = 0
+        self._stopping = False
         self.counters = IngestCounters()
         self._client = self._build_client(password)
 
@@ -177,6 +178,7 @@ class MqttIngester:
                 if batch:
                     self._store_and_ack(batch, stop)
         finally:
+            self._stopping = True
             self._client.disconnect()
             self._client.loop_stop()
             self._store.close()
@@ -238,7 +240,8 @@ class MqttIngester:
     ) -> None:
         with self._lock:
             self._generation += 1
-        logger.warning("lost the broker connection (%s); reconnecting", reason)
+        if not self._stopping:
+            logger.warning("lost the broker connection (%s); reconnecting", reason)
 
     def _on_subscribe(
         self, client: paho.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any
