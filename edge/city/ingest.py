@@ -29,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.city.messages import MessageParser
-from edge.city.records import InboundMessage, TopicKind
+from edge.city.records import InboundMessage, ParsedMessage, Rejection, TopicKind
 from edge.city.store import PostgresStore, StoreOutcome, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -196,11 +196,17 @@ class MqttIngester:
                 break
         return batch
 
+    def _parse(self, item: _Received) -> ParsedMessage:
+        try:
+            return self._parser.parse(item.topic, item.payload)
+        except Exception as exc:
+            # A parser bug must not crash-loop the ingester on a message the broker re-sends on
+            # every restart: quarantine it with the error, keep going.
+            logger.exception("could not parse a message on %s", item.topic)
+            return Rejection(f"internal error while parsing: {type(exc).__name__}: {str(exc)[:200]}")
+
     def _store_and_ack(self, batch: list[_Received], stop: threading.Event) -> None:
-        messages = [
-            InboundMessage(item.topic, item.payload, self._parser.parse(item.topic, item.payload))
-            for item in batch
-        ]
+        messages = [InboundMessage(item.topic, item.payload, self._parse(item)) for item in batch]
         delay_s = RETRY_MIN_DELAY_S
         while True:
             try:
