@@ -25,6 +25,12 @@ def add_city_commands(commands: Any) -> None:
         help="city server: store the fleet's MQTT counts in PostgreSQL exactly once (FOOTFALL_CITY_*)",
     )
     ingest.add_argument("--migrate", action="store_true", help="apply the database migrations, then exit")
+    ingest.add_argument(
+        "--leave",
+        action="store_true",
+        help="retire this client id: stop taking new messages, store what its broker session holds, "
+        "end the session, exit (README D-033)",
+    )
     ingest.add_argument("--host", help="broker host (default: FOOTFALL_CITY_MQTT_HOST or localhost)")
     ingest.add_argument("--port", type=int, help="broker port (default: FOOTFALL_CITY_MQTT_PORT or 1883)")
     ingest.add_argument("--prefix", help="devices' topic prefix (default: FOOTFALL_CITY_TOPIC_PREFIX)")

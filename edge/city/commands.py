@@ -75,7 +75,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    ingester.run(stop)
+    ingester.run(stop, leave=args.leave)
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,9 @@ RETRY_MIN_DELAY_S = 0.2
 RETRY_MAX_DELAY_S = 5.0
 # Seconds the worker waits for a message before checking whether it should stop.
 POLL_S = 0.2
+# Seconds without a message, after unsubscribing, that mean a leaving session is drained (the
+# broker sends what it holds as fast as the acknowledgements allow).
+LEAVE_IDLE_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,8 @@ class MqttIngester:
         self._lock = threading.Lock()
         self._generation = 0
         self._stopping = False
+        self._leaving = False
+        self._unsubscribed = threading.Event()
         self.counters = IngestCounters()
         self._client = self._build_client(password)
 
@@ -148,12 +154,18 @@ class MqttIngester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         # Reconnect fast: Mosquitto forgets shared subscriptions on restart (README D-033).
         client.reconnect_delay_set(1, 5)
         return client
 
-    def run(self, stop: threading.Event) -> None:
-        """Connect (retrying in the background) and ingest until `stop` is set, then disconnect."""
+    def run(self, stop: threading.Event, *, leave: bool = False) -> None:
+        """Connect (retrying in the background) and ingest until `stop` is set, then disconnect.
+
+        With `leave`, retire this ingester's session instead (README D-033): unsubscribe, so the
+        broker assigns it nothing new, store what the session still holds, then end the session.
+        """
+        self._leaving = leave
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self._options.session_expiry_s
         properties.ReceiveMaximum = self._options.receive_maximum
@@ -172,17 +184,29 @@ class MqttIngester:
             properties=properties,
         )
         self._client.loop_start()
+        idle_since = time.monotonic()
         try:
             while not stop.is_set():
                 batch = self._take_batch()
                 if batch:
                     self._store_and_ack(batch, stop)
+                    idle_since = time.monotonic()
+                elif self._unsubscribed.is_set() and time.monotonic() - idle_since >= LEAVE_IDLE_S:
+                    logger.info("session drained: ending it")
+                    break
         finally:
             self._stopping = True
-            self._client.disconnect()
+            self._client.disconnect(properties=self._disconnect_properties())
             self._client.loop_stop()
             self._store.close()
             logger.info("ingester stopped: %s", self.counters)
+
+    def _disconnect_properties(self) -> Properties | None:
+        if not self._leaving:
+            return None  # the session stays, with anything not yet acknowledged
+        properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 0
+        return properties
 
     def _take_batch(self) -> list[_Received]:
         try:
@@ -239,7 +263,10 @@ class MqttIngester:
         with self._lock:
             self._generation += 1
         logger.info("connected to the broker (session present: %s)", flags.session_present)
-        client.subscribe(self._options.subscriptions())
+        if self._leaving:
+            client.unsubscribe([topic for topic, _ in self._options.subscriptions()])
+        else:
+            client.subscribe(self._options.subscriptions())
 
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
@@ -257,6 +284,12 @@ class MqttIngester:
             logger.error("the broker refused subscriptions: %s", ", ".join(refused))
         else:
             logger.info("subscribed to %s", ", ".join(topic for topic, _ in self._options.subscriptions()))
+
+    def _on_unsubscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any
+    ) -> None:
+        logger.info("unsubscribed: storing what the session still holds, then leaving the group")
+        self._unsubscribed.set()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self._inbox.put(
