@@ -232,14 +232,17 @@ class MqttIngester:
     def _store_and_ack(self, batch: list[_Received], stop: threading.Event) -> None:
         messages = [InboundMessage(item.topic, item.payload, self._parse(item)) for item in batch]
         delay_s = RETRY_MIN_DELAY_S
+        attempt = 0
         while True:
             try:
                 outcomes = self._store.write(messages)
                 break
             except StoreUnavailableError as exc:
                 self.counters.retries += 1
-                if self.counters.retries == 1 or delay_s >= RETRY_MAX_DELAY_S:
-                    logger.warning("%s (nothing acknowledged)", exc)
+                attempt += 1
+                # The first failure of a batch, then one line per minute or so while it lasts.
+                if attempt == 1 or attempt % 12 == 0:
+                    logger.warning("%s (nothing acknowledged, attempt %d)", exc, attempt)
                 if stop.wait(delay_s):
                     return  # Not acknowledged: the broker re-sends these to the next session.
                 delay_s = min(2 * delay_s, RETRY_MAX_DELAY_S)
