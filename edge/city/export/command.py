@@ -1,0 +1,142 @@
+"""`footfall export comptage-mobilites`: the command line of the open-data export.
+
+Wiring only: read the sites file, load the window's intervals, roll them up, format, check
+against the schema and write. `run_export` takes the interval loader as an argument, so the
+whole use case runs in tests on given intervals as well as on the real database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from edge.city.export.checker import check_export
+from edge.city.export.errors import ExportError
+from edge.city.export.loader import load_intervals
+from edge.city.export.records import DeviceInterval
+from edge.city.export.rollup import STEPS_S, export_window, roll_up
+from edge.city.export.schema import Notion
+from edge.city.export.sites import SitesConfig, load_sites
+from edge.city.export.tables import channel_table, measure_table, site_table
+from edge.city.export.writer import write_tables
+
+# Where the database URL comes from when --database-url is not given (a systemd credential of
+# the same name works too); with neither, libpq's own PG* variables apply.
+DATABASE_URL_VARIABLE = "FOOTFALL_CITY_DATABASE_URL"
+
+IntervalLoader = Callable[[Sequence[str], datetime, datetime], Sequence[DeviceInterval]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What an export wrote.
+
+    Attributes:
+        paths: the three files.
+        measures: measure rows written.
+        empty: of them, slots with an empty count (not observed or suppressed).
+    """
+
+    paths: tuple[Path, ...]
+    measures: int
+    empty: int
+
+
+def run_export(
+    config: SitesConfig,
+    load: IntervalLoader,
+    first_day: date,
+    last_day: date,
+    step_s: int,
+    out_dir: Path,
+) -> ExportSummary:
+    """Export the days `first_day`..`last_day` (local dates, both included) to `out_dir`.
+
+    Raises:
+        ExportError: the data cannot be read, the files would break the schema, or cannot be written.
+    """
+    window = export_window(first_day, last_day, config.zone, step_s)
+    intervals = load(config.device_ids, window.start, window.end)
+    channels = [channel for site in config.sites for channel in site.channels]
+    measures = roll_up(intervals, channels, window, config.minimum_coverage)
+    tables = {
+        Notion.SITE: site_table(config),
+        Notion.CHANNEL: channel_table(config, step_s),
+        Notion.MEASURE: measure_table(measures, config.zone),
+    }
+    problems = check_export(tables)
+    if problems:
+        shown = "; ".join(str(problem) for problem in problems[:5])
+        raise ExportError(f"the export breaks the schema in {len(problems)} places, nothing written: {shown}")
+    paths = write_tables(out_dir, config.publisher, tables)
+    empty = sum(1 for measure in measures if measure.count is None)
+    return ExportSummary(tuple(paths), len(measures), empty)
+
+
+def add_export_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `export comptage-mobilites` to the `footfall` command's subcommands."""
+    formats = commands.add_parser("export", help="publish counts as open data (city server)").add_subparsers(
+        required=True, metavar="FORMAT"
+    )
+    command = formats.add_parser(
+        "comptage-mobilites",
+        help="write the three CSV files of the French national schema schema-comptage-mobilites",
+    )
+    command.add_argument(
+        "--from", dest="first_day", required=True, type=_day, help="first local day, YYYY-MM-DD"
+    )
+    command.add_argument(
+        "--to", dest="last_day", required=True, type=_day, help="last local day, YYYY-MM-DD (included)"
+    )
+    command.add_argument(
+        "--step", type=int, choices=STEPS_S, default=900, help="slot length in seconds (default 900)"
+    )
+    command.add_argument(
+        "--out", required=True, type=Path, help="folder for the CSV files (created if needed)"
+    )
+    command.add_argument(
+        "--sites", required=True, type=Path, help="sites TOML file: names, coordinates, compass directions"
+    )
+    command.add_argument(
+        "--database-url",
+        help=f"PostgreSQL URL (default: ${DATABASE_URL_VARIABLE}, else libpq's PG* variables)",
+    )
+    command.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace, _settings: object) -> int:
+    if args.last_day < args.first_day:
+        raise ExportError(f"--to {args.last_day} is before --from {args.first_day}")
+    config = load_sites(args.sites)
+    database_url = args.database_url or _database_url_from_environment()
+
+    def load(devices: Sequence[str], start: datetime, end: datetime) -> Sequence[DeviceInterval]:
+        return load_intervals(database_url, devices, start, end)
+
+    summary = run_export(config, load, args.first_day, args.last_day, args.step, args.out)
+    print(
+        f"wrote {', '.join(str(path) for path in summary.paths)}: {summary.measures} measures, "
+        f"{summary.empty} with an empty count (not observed)"
+    )
+    return 0
+
+
+def _database_url_from_environment() -> str:
+    if os.environ.get(DATABASE_URL_VARIABLE):
+        return os.environ[DATABASE_URL_VARIABLE]
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    secret = Path(credentials, DATABASE_URL_VARIABLE) if credentials else None
+    if secret is not None and secret.is_file():
+        return secret.read_text(encoding="utf-8").strip()
+    return ""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
