@@ -70,7 +70,9 @@ def _intervals(devices: int, start: datetime, minutes: int) -> list[DeviceInterv
                 LineDirectionCount("street", Direction.OUT, minute % 3),
             )
             intervals.append(
-                DeviceInterval(f"cam-{n}", minute + 1, begin, begin + timedelta(minutes=1), 0.99, counts)
+                DeviceInterval(
+                    f"cam-{n}", f"site-{n}", minute + 1, begin, begin + timedelta(minutes=1), 0.99, counts
+                )
             )
     return intervals
 
@@ -81,10 +83,9 @@ def measure(devices: int, days: int, step_s: int) -> dict[str, Any]:
     window = export_window(FIRST_DAY, FIRST_DAY + timedelta(days=days - 1), config.zone, step_s)
     minutes = int((window.end - window.start).total_seconds()) // 60
     intervals = _intervals(devices, window.start, minutes)
-    channels = [channel for site in config.sites for channel in site.channels]
 
     started = time.perf_counter()
-    measures = roll_up(intervals, channels, window, config.minimum_coverage)
+    measures = roll_up(intervals, config.sites, window, config.minimum_coverage)
     rollup_s = time.perf_counter() - started
     started = time.perf_counter()
     tables = {

@@ -61,8 +61,7 @@ def run_export(
     """
     window = export_window(first_day, last_day, config.zone, step_s)
     intervals = load(config.device_ids, window.start, window.end)
-    channels = [channel for site in config.sites for channel in site.channels]
-    measures = roll_up(intervals, channels, window, config.minimum_coverage)
+    measures = roll_up(intervals, config.sites, window, config.minimum_coverage)
     tables = {
         Notion.SITE: site_table(config),
         Notion.CHANNEL: channel_table(config, step_s),

@@ -17,7 +17,7 @@ from edge.records import Direction
 
 # Every interval that overlaps the window: one whose midpoint is inside it overlaps it.
 INTERVALS_QUERY = """
-SELECT i.device_id, i.seq, i.start_at, i.end_at, i.coverage, c.line_id, c.direction, c.count
+SELECT i.device_id, i.site_id, i.seq, i.start_at, i.end_at, i.coverage, c.line_id, c.direction, c.count
 FROM "interval" AS i
 LEFT JOIN line_count AS c ON c.device_id = i.device_id AND c.seq = i.seq
 WHERE i.device_id = ANY(%(devices)s) AND i.start_at < %(end)s AND i.end_at > %(start)s
@@ -64,8 +64,8 @@ def _group(rows: Iterator[tuple[Any, ...]]) -> Iterator[DeviceInterval]:
     """Rows ordered by (device, seq), one per line count -> one record per interval."""
     current: tuple[Any, ...] | None = None
     counts: list[LineDirectionCount] = []
-    for device_id, seq, start_at, end_at, coverage, line_id, direction, count in rows:
-        key = (device_id, seq, start_at, end_at, coverage)
+    for device_id, site_id, seq, start_at, end_at, coverage, line_id, direction, count in rows:
+        key = (device_id, seq, site_id, start_at, end_at, coverage)
         if current is not None and key[:2] != current[:2]:
             yield _record(current, counts)
             counts = []
@@ -77,9 +77,10 @@ def _group(rows: Iterator[tuple[Any, ...]]) -> Iterator[DeviceInterval]:
 
 
 def _record(key: tuple[Any, ...], counts: list[LineDirectionCount]) -> DeviceInterval:
-    device_id, seq, start_at, end_at, coverage = key
+    device_id, seq, site_id, start_at, end_at, coverage = key
     return DeviceInterval(
         device_id=device_id,
+        site_id=site_id,
         seq=seq,
         start=start_at.astimezone(UTC),
         end=end_at.astimezone(UTC),

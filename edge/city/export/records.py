@@ -33,6 +33,7 @@ class DeviceInterval:
 
     Attributes:
         device_id: the device.
+        site_id: the site the device reported for this interval.
         seq: the device's sequence number.
         start: UTC start, inclusive.
         end: UTC end, exclusive.
@@ -41,6 +42,7 @@ class DeviceInterval:
     """
 
     device_id: str
+    site_id: str
     seq: int
     start: datetime
     end: datetime

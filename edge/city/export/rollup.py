@@ -14,7 +14,8 @@ Rules (README D-035, D-036):
 - A suppressed count (NULL: small-count suppression on the device) in any of a slot's intervals
   leaves that slot's count empty: a sum with an unknown term is unknown.
 - An interval without the channel's line and direction (a line added to or removed from the
-  calibration) did not count that channel: it adds neither counts nor coverage.
+  calibration), or reported from another site (a device moved elsewhere), did not count that
+  channel: it adds neither counts nor coverage.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.city.export.records import DeviceInterval, ExportWindow, MeasureRow
-from edge.city.export.sites import ChannelConfig
+from edge.city.export.sites import ChannelConfig, SiteConfig
 
 # Slot lengths the export offers: the schema's usual quarter-hour and hour.
 STEPS_S = (900, 3600)
@@ -65,7 +66,7 @@ class _SlotTotals:
 
 def roll_up(
     intervals: Iterable[DeviceInterval],
-    channels: Sequence[ChannelConfig],
+    sites: Sequence[SiteConfig],
     window: ExportWindow,
     minimum_coverage: float,
 ) -> list[MeasureRow]:
@@ -75,13 +76,14 @@ def roll_up(
     """
     if not 0.0 < minimum_coverage <= 1.0:
         raise ValueError(f"minimum_coverage must be in (0, 1], got {minimum_coverage}")
-    by_device: dict[str, list[DeviceInterval]] = {}
+    by_device: dict[tuple[str, str], list[DeviceInterval]] = {}
     for interval in intervals:
-        by_device.setdefault(interval.device_id, []).append(interval)
+        by_device.setdefault((interval.site_id, interval.device_id), []).append(interval)
     rows: list[MeasureRow] = []
-    for channel in channels:
-        totals = _channel_totals(by_device.get(channel.device_id, []), channel, window)
-        rows.extend(_channel_rows(totals, channel, window, minimum_coverage))
+    for site in sites:
+        for channel in site.channels:
+            totals = _channel_totals(by_device.get((site.site_id, channel.device_id), []), channel, window)
+            rows.extend(_channel_rows(totals, channel, window, minimum_coverage))
     rows.sort(key=lambda row: (row.start, row.channel_id))
     return rows
 

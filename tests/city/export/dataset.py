@@ -16,6 +16,8 @@ cam-1, line `entrance` (channels main-street-entrance-in -> N, -out -> S), 60 s 
     09:15-09:30  13 intervals (09:28, 09:29 missing), in 1 each -> 13/15 = 0.867: empty, empty
     12:00-13:00  60 intervals, in 2, out 1 each               -> quarters 30/15, hour 120/60
     14:00-15:00  60 intervals, coverage 0.98, all 0           -> quarters 0/0, hour 0/0
+    16:00-16:15  15 intervals reported from site `elsewhere` (the device was moved), in 9 each
+                 -> not main-street's: empty
     hours 08 (44 of 60 minutes observed) and 09 (28 minutes, one suppressed) -> empty
   2026-03-29 (spring forward: 02:00+01:00 becomes 03:00+02:00; 92 quarter-hours, 23 hours)
     00:00Z-02:00Z (01:00+01:00 to 04:00+02:00), in 1 each, out 0
@@ -120,8 +122,9 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
 class _Device:
     """Builds one device's intervals with consecutive sequence numbers."""
 
-    def __init__(self, device_id: str, line_id: str, first_seq: int) -> None:
+    def __init__(self, device_id: str, site_id: str, line_id: str, first_seq: int) -> None:
         self.device_id = device_id
+        self.site_id = site_id
         self.line_id = line_id
         self.next_seq = first_seq
         self.intervals: list[DeviceInterval] = []
@@ -134,6 +137,7 @@ class _Device:
         coverage: float,
         counts_of: CountsOf,
         skip: frozenset[int] = frozenset(),
+        site_id: str | None = None,
     ) -> None:
         for index in range(count):
             begin = start + timedelta(seconds=index * length_s)
@@ -144,6 +148,7 @@ class _Device:
             self.intervals.append(
                 DeviceInterval(
                     device_id=self.device_id,
+                    site_id=site_id or self.site_id,
                     seq=self.next_seq,
                     start=begin,
                     end=begin + timedelta(seconds=length_s),
@@ -162,7 +167,7 @@ def _constant(in_count: int | None, out_count: int | None) -> CountsOf:
 
 def known_intervals() -> list[DeviceInterval]:
     """Every interval of the dataset described in the module docstring."""
-    cam1 = _Device("cam-1", "entrance", first_seq=1767600000000)
+    cam1 = _Device("cam-1", "main-street", "entrance", first_seq=1767600000000)
     jan5 = (2026, 1, 5)
     cam1.run(local(*jan5, 8, 0), 15, 60, 1.0, _constant(1, 0))
     cam1.run(local(*jan5, 8, 15), 15, 60, 1.0, _constant(0, 0))
@@ -185,11 +190,12 @@ def known_intervals() -> list[DeviceInterval]:
     cam1.run(local(*jan5, 9, 15), 15, 60, 1.0, _constant(1, 0), skip=frozenset({13, 14}))
     cam1.run(local(*jan5, 12, 0), 60, 60, 1.0, _constant(2, 1))
     cam1.run(local(*jan5, 14, 0), 60, 60, 0.98, _constant(0, 0))
+    cam1.run(local(*jan5, 16, 0), 15, 60, 1.0, _constant(9, 9), site_id="elsewhere")
     cam1.run(datetime(2026, 3, 29, 0, 0, tzinfo=UTC), 120, 60, 1.0, _constant(1, 0))
     cam1.run(datetime(2026, 10, 25, 0, 0, tzinfo=UTC), 60, 60, 1.0, _constant(1, 0))
     cam1.run(datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 60, 60, 1.0, _constant(2, 1))
 
-    cam2 = _Device("cam-2", "door", first_seq=1767700000000)
+    cam2 = _Device("cam-2", "station-square", "door", first_seq=1767700000000)
     cam2.run(local(*jan5, 9, 58), 7, 300, 1.0, lambda index, _begin: (index + 1, 0))
     cam2.run(local(*jan5, 11, 0), 90, 10, 0.95, lambda index, _begin: (1 if index % 10 == 0 else 0, 0))
     cam2.run(local(*jan5, 11, 15), 90, 10, 0.85, lambda index, _begin: (1 if index % 10 == 0 else 0, 0))

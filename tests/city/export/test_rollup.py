@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from edge.city.export.records import DeviceInterval, LineDirectionCount
 from edge.city.export.rollup import export_window, roll_up
-from edge.city.export.sites import ChannelConfig
+from edge.city.export.sites import ChannelConfig, SiteConfig
 from edge.records import Direction
 from tests.city.export.dataset import PARIS
 
@@ -23,6 +23,7 @@ CHANNEL = ChannelConfig(
     compass="N",
     started_at=datetime(2026, 1, 1, tzinfo=UTC),
 )
+SITE = SiteConfig(site_id="site", name="Site", longitude=4.76, latitude=44.71, channels=(CHANNEL,))
 MINIMUM_COVERAGE = 0.9
 # One random minute of a day: present or not, its coverage, its count (None: suppressed).
 MINUTES = st.dictionaries(
@@ -42,7 +43,7 @@ def _intervals(minutes: dict[int, tuple[float, int | None]]) -> list[DeviceInter
             LineDirectionCount("door", Direction.OUT, 0),
         )
         intervals.append(
-            DeviceInterval("cam", minute + 1, start, start + timedelta(minutes=1), coverage, counts)
+            DeviceInterval("cam", "site", minute + 1, start, start + timedelta(minutes=1), coverage, counts)
         )
     return intervals
 
@@ -51,7 +52,7 @@ def _intervals(minutes: dict[int, tuple[float, int | None]]) -> list[DeviceInter
 @given(MINUTES)
 def test_quarter_hours_follow_their_minutes(minutes: dict[int, tuple[float, int | None]]) -> None:
     """Each quarter-hour: empty unless 90 % observed and nothing suppressed; else its minutes' sum."""
-    rows = roll_up(_intervals(minutes), [CHANNEL], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
+    rows = roll_up(_intervals(minutes), [SITE], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
     assert len(rows) == 96
     for index, row in enumerate(rows):
         inside = [minutes[m] for m in range(index * 15, index * 15 + 15) if m in minutes]
@@ -68,8 +69,8 @@ def test_an_hour_is_the_sum_of_its_quarters_when_all_are_published(
     minutes: dict[int, tuple[float, int | None]],
 ) -> None:
     intervals = _intervals(minutes)
-    quarters = roll_up(intervals, [CHANNEL], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
-    hours = roll_up(intervals, [CHANNEL], export_window(DAY, DAY, PARIS, 3600), MINIMUM_COVERAGE)
+    quarters = roll_up(intervals, [SITE], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
+    hours = roll_up(intervals, [SITE], export_window(DAY, DAY, PARIS, 3600), MINIMUM_COVERAGE)
     assert len(hours) == 24
     for index, hour in enumerate(hours):
         parts = [quarter.count for quarter in quarters[index * 4 : index * 4 + 4]]
@@ -79,7 +80,7 @@ def test_an_hour_is_the_sum_of_its_quarters_when_all_are_published(
 
 
 def test_no_interval_means_empty_never_zero() -> None:
-    rows = roll_up([], [CHANNEL], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
+    rows = roll_up([], [SITE], export_window(DAY, DAY, PARIS, 900), MINIMUM_COVERAGE)
     assert [row.count for row in rows] == [None] * 96
 
 
@@ -90,6 +91,7 @@ def test_interval_without_the_line_adds_nothing() -> None:
     intervals = [
         DeviceInterval(
             "cam",
+            "site",
             n,
             window.start + timedelta(minutes=n),
             window.start + timedelta(minutes=n + 1),
@@ -98,7 +100,21 @@ def test_interval_without_the_line_adds_nothing() -> None:
         )
         for n in range(15)
     ]
-    assert roll_up(intervals, [CHANNEL], window, MINIMUM_COVERAGE)[0].count is None
+    assert roll_up(intervals, [SITE], window, MINIMUM_COVERAGE)[0].count is None
+
+
+def test_interval_from_another_site_adds_nothing() -> None:
+    """A device moved to another site no longer counts for its old site's channels."""
+    window = export_window(DAY, DAY, PARIS, 900)
+    counts = (LineDirectionCount("door", Direction.IN, 3),)
+    minutes = [timedelta(minutes=n) for n in range(16)]
+    moved = [
+        DeviceInterval("cam", "other-site", n, window.start + at, window.start + at + minutes[1], 1.0, counts)
+        for n, at in enumerate(minutes[:15])
+    ]
+    assert roll_up(moved, [SITE], window, MINIMUM_COVERAGE)[0].count is None
+    here = [DeviceInterval("cam", "site", i.seq, i.start, i.end, i.coverage, i.counts) for i in moved]
+    assert roll_up(here, [SITE], window, MINIMUM_COVERAGE)[0].count == 45
 
 
 @pytest.mark.parametrize(
