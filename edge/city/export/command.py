@@ -70,7 +70,8 @@ def run_export(
     problems = check_export(tables)
     if problems:
         shown = "; ".join(str(problem) for problem in problems[:5])
-        raise ExportError(f"the export breaks the schema in {len(problems)} places, nothing written: {shown}")
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        raise ExportError(f"the export would break the schema ({count}), nothing written: {shown}")
     paths = write_tables(out_dir, config.publisher, tables)
     empty = sum(1 for measure in measures if measure.count is None)
     return ExportSummary(tuple(paths), len(measures), empty)

@@ -93,3 +93,17 @@ def test_an_output_path_that_is_a_file_is_refused(sites: Path, tmp_path: Path) -
     with pytest.raises(ExportError, match="is not a folder"):
         run_export(load_sites(sites), lambda *_: [], date(2026, 1, 5), date(2026, 1, 5), 900, taken)
     assert taken.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_an_export_that_would_break_the_schema_writes_nothing(sites: Path, tmp_path: Path) -> None:
+    """The checker guards the files: a value that slipped past the sites file stops the export."""
+    config = load_sites(sites)
+    channel = config.sites[0].channels[0].model_copy(update={"compass": "NNE"})
+    site = config.sites[0].model_copy(update={"channels": (channel, *config.sites[0].channels[1:])})
+    broken = config.model_copy(update={"sites": (site, *config.sites[1:])})
+    out = tmp_path / "out"
+    with pytest.raises(
+        ExportError, match=r"break the schema \(1 problem\), nothing written: channel: row 1, direction"
+    ):
+        run_export(broken, lambda *_: [], date(2026, 1, 5), date(2026, 1, 5), 900, out)
+    assert not out.exists()

@@ -137,3 +137,14 @@ def test_window(first: date, last: date, step_s: int, slots: int, error: str | N
     assert window.slot_count == slots
     assert window.start.astimezone(PARIS).hour == 0
     assert window.end.astimezone(PARIS).hour == 0
+
+
+def test_slots_outside_the_channels_period_are_left_out() -> None:
+    """Slots starting before started_at or at/after ended_at are not the channel's."""
+    window = export_window(DAY, DAY, PARIS, 3600)
+    started = window.start + timedelta(hours=6, minutes=30)
+    ended = window.start + timedelta(hours=18)
+    bounded = CHANNEL.model_copy(update={"started_at": started, "ended_at": ended})
+    site = SITE.model_copy(update={"channels": (bounded,)})
+    rows = roll_up([], [site], window, MINIMUM_COVERAGE)
+    assert [row.start.astimezone(PARIS).hour for row in rows] == list(range(7, 18))
