@@ -2,10 +2,11 @@
 
 Synthetic intervals (every minute of 30 days, coverage 0.99, one line counted both ways, a few
 minutes missing) for N devices; timed separately: the roll-up into quarter-hours (or hours), the
-tables with the schema checker, and the CSV writing, in a temporary folder. The database read is
-not included (it is one indexed range query, streamed).
+tables with the schema checker, and the CSV writing, in a temporary folder. With `--database`
+the intervals are also copied into a throwaway PostgreSQL (tests/city/postgres.py, migrated
+schema) and the loader's read of the window is timed (the `city` extra and Debian's postgresql).
 
-    python -m benchmarks.export [--devices N] [--days N] [--step 900|3600] [--json]
+    python -m benchmarks.export [--devices N] [--days N] [--step 900|3600] [--database] [--json]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from benchmarks.clips import write_section
 from edge.city.export.checker import check_export
-from edge.city.export.records import DeviceInterval, LineDirectionCount
+from edge.city.export.records import DeviceInterval, ExportWindow, LineDirectionCount
 from edge.city.export.rollup import export_window, roll_up
 from edge.city.export.schema import Notion
 from edge.city.export.sites import parse_sites
@@ -77,7 +78,57 @@ def _intervals(devices: int, start: datetime, minutes: int) -> list[DeviceInterv
     return intervals
 
 
-def measure(devices: int, days: int, step_s: int) -> dict[str, Any]:
+def database_read(
+    intervals: list[DeviceInterval], devices: tuple[str, ...], window: ExportWindow
+) -> dict[str, Any]:
+    """Seconds for the loader to read the window back from a real PostgreSQL holding `intervals`."""
+    import psycopg
+
+    from edge.city.export.loader import PostgresIntervalSource
+    from edge.city.migrate import apply_migrations
+    from tests.city.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        url = server.create_database("export_bench")
+        with psycopg.connect(url) as connection:
+            apply_migrations(connection)
+            with connection.cursor() as cursor:
+                columns = "device_id, seq, site_id, start_at, end_at, coverage, observed_s, backfill, payload"
+                with cursor.copy(f'COPY "interval" ({columns}) FROM STDIN') as copy:
+                    for i in intervals:
+                        length_s = (i.end - i.start).total_seconds()
+                        row = (
+                            i.device_id,
+                            i.seq,
+                            i.site_id,
+                            i.start,
+                            i.end,
+                            i.coverage,
+                            i.coverage * length_s,
+                        )
+                        copy.write_row((*row, False, "{}"))
+                with cursor.copy(
+                    "COPY line_count (device_id, seq, line_id, direction, count) FROM STDIN"
+                ) as copy:
+                    for i in intervals:
+                        for c in i.counts:
+                            copy.write_row((i.device_id, i.seq, c.line_id, c.direction.value, c.count))
+            connection.execute("ANALYZE")
+        started = time.perf_counter()
+        with PostgresIntervalSource(url) as source:
+            loaded = sum(
+                len(source.intervals(device, [f"site-{device[4:]}"], window.start, window.end))
+                for device in devices
+            )
+        read_s = time.perf_counter() - started
+    finally:
+        server.destroy()
+    return {"database_read_s": round(read_s, 3), "database_intervals": loaded}
+
+
+def measure(devices: int, days: int, step_s: int, database: bool = False) -> dict[str, Any]:
     """Seconds per stage and rows for one export."""
     config = parse_sites(_sites(devices), source="benchmark")
     window = export_window(FIRST_DAY, FIRST_DAY + timedelta(days=days - 1), config.zone, step_s)
@@ -100,7 +151,9 @@ def measure(devices: int, days: int, step_s: int) -> dict[str, Any]:
         paths = write_tables(Path(folder), config.publisher, tables)
         write_s = time.perf_counter() - started
         measure_bytes = paths[-1].stat().st_size
+    read = database_read(intervals, config.device_ids, window) if database else {}
     return {
+        **read,
         "devices": devices,
         "days": days,
         "step_s": step_s,
@@ -120,9 +173,10 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--step", type=int, choices=(900, 3600), default=900)
+    parser.add_argument("--database", action="store_true", help="also time the read from PostgreSQL")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = measure(args.devices, args.days, args.step)
+    result = measure(args.devices, args.days, args.step, args.database)
     if args.json:
         print(json.dumps(result))
     else:
@@ -137,7 +191,13 @@ def main() -> None:
         f"({result['intervals']:,} intervals) -> {result['measures']:,} measures at {result['step_s']} s: "
         f"roll-up {result['rollup_s']} s ({result['intervals_per_s']:,} intervals/s), tables and "
         f"schema check {result['tables_and_check_s']} s, CSV writing {result['write_s']} s "
-        f"({result['measure_file_mb']} MB measure file); {result['problems']} schema problems.\n",
+        f"({result['measure_file_mb']} MB measure file); {result['problems']} schema problems."
+        + (
+            f" Reading the window back from PostgreSQL: {result['database_read_s']} s "
+            f"({result['database_intervals']:,} intervals).\n"
+            if "database_read_s" in result
+            else "\n"
+        ),
     )
 
 

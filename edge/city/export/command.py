@@ -1,23 +1,22 @@
 """`footfall export comptage-mobilites`: the command line of the open-data export.
 
-Wiring only: read the sites file, load the window's intervals, roll them up, format, check
-against the schema and write. `run_export` takes the interval loader as an argument, so the
-whole use case runs in tests on given intervals as well as on the real database.
+Wiring only: read the sites file, read each device's intervals of the window and roll them up,
+format, check against the schema and write. `run_export` takes the interval source as an
+argument, so the whole use case runs in tests on given intervals as well as on the database.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from edge.city.export.checker import check_export
 from edge.city.export.errors import ExportError
-from edge.city.export.loader import load_intervals
-from edge.city.export.records import DeviceInterval
+from edge.city.export.loader import IntervalSource, PostgresIntervalSource
+from edge.city.export.records import MeasureRow
 from edge.city.export.rollup import STEPS_S, export_window, roll_up
 from edge.city.export.schema import Notion
 from edge.city.export.sites import SitesConfig, load_sites
@@ -27,8 +26,6 @@ from edge.city.export.writer import write_tables
 # Where the database URL comes from when --database-url is not given (a systemd credential of
 # the same name works too); with neither, libpq's own PG* variables apply.
 DATABASE_URL_VARIABLE = "FOOTFALL_CITY_DATABASE_URL"
-
-IntervalLoader = Callable[[Sequence[str], datetime, datetime], Sequence[DeviceInterval]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +45,7 @@ class ExportSummary:
 
 def run_export(
     config: SitesConfig,
-    load: IntervalLoader,
+    source: IntervalSource,
     first_day: date,
     last_day: date,
     step_s: int,
@@ -60,8 +57,14 @@ def run_export(
         ExportError: the data cannot be read, the files would break the schema, or cannot be written.
     """
     window = export_window(first_day, last_day, config.zone, step_s)
-    intervals = load(config.device_ids, window.start, window.end)
-    measures = roll_up(intervals, config.sites, window, config.minimum_coverage)
+    measures: list[MeasureRow] = []
+    for device_id in config.device_ids:
+        sites = [
+            site.site_id for site in config.sites if any(c.device_id == device_id for c in site.channels)
+        ]
+        intervals = source.intervals(device_id, sites, window.start, window.end)
+        measures += roll_up(intervals, config.sites, window, config.minimum_coverage, devices={device_id})
+    measures.sort(key=lambda row: (row.start, row.channel_id))
     tables = {
         Notion.SITE: site_table(config),
         Notion.CHANNEL: channel_table(config, step_s),
@@ -113,11 +116,8 @@ def _export(args: argparse.Namespace, _settings: object) -> int:
         raise ExportError(f"--to {args.last_day} is before --from {args.first_day}")
     config = load_sites(args.sites)
     database_url = args.database_url or _database_url_from_environment()
-
-    def load(devices: Sequence[str], start: datetime, end: datetime) -> Sequence[DeviceInterval]:
-        return load_intervals(database_url, devices, start, end)
-
-    summary = run_export(config, load, args.first_day, args.last_day, args.step, args.out)
+    with PostgresIntervalSource(database_url) as source:
+        summary = run_export(config, source, args.first_day, args.last_day, args.step, args.out)
     print(
         f"wrote {', '.join(str(path) for path in summary.paths)}: {summary.measures} measures, "
         f"{summary.empty} with an empty count (not observed)"

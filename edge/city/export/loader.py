@@ -2,82 +2,129 @@
 
 The only module of the export that talks to the database. It reads the ingester's `interval`
 and `line_count` tables (README "Open data export"), never writes, and imports psycopg only when
-called, so the rest of the export (and the device) works without the `city` extra.
+opened, so the rest of the export (and the device) works without the `city` extra. One
+read-only, repeatable-read transaction covers the whole export, so every device is read at the
+same instant even while ingesters write; devices are read one at a time, so memory holds one
+device's window, not the fleet's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from edge.city.export.errors import ExportError
 from edge.city.export.records import DeviceInterval, LineDirectionCount
 from edge.records import Direction
 
-# Every interval that overlaps the window: one whose midpoint is inside it overlaps it.
+# Intervals longer than an hour cannot fill any slot (rollup), so an interval that matters starts
+# at most an hour before the window: this bound lets the (site_id, start_at) index do the work.
+LONGEST_USEFUL_INTERVAL = timedelta(hours=1)
 INTERVALS_QUERY = """
-SELECT i.device_id, i.site_id, i.seq, i.start_at, i.end_at, i.coverage, c.line_id, c.direction, c.count
+SELECT i.seq, i.site_id, i.start_at, i.end_at, i.coverage, c.line_id, c.direction, c.count
 FROM "interval" AS i
 LEFT JOIN line_count AS c ON c.device_id = i.device_id AND c.seq = i.seq
-WHERE i.device_id = ANY(%(devices)s) AND i.start_at < %(end)s AND i.end_at > %(start)s
-ORDER BY i.device_id, i.seq, c.line_id, c.direction
+WHERE i.device_id = %(device)s AND i.site_id = ANY(%(sites)s)
+  AND i.start_at < %(end)s AND i.start_at >= %(earliest)s AND i.end_at > %(start)s
+ORDER BY i.seq, c.line_id, c.direction
 """
-# Rows fetched per round trip of the server-side cursor (a month of 1-minute intervals of a
-# device with 2 lines is ~170,000 rows: stream them rather than load them at once).
-_FETCH_ROWS = 10_000
 _CONNECT_TIMEOUT_S = 10
+_DIRECTIONS = {direction.value: direction for direction in Direction}
 
 
-def load_intervals(
-    database_url: str, device_ids: Sequence[str], start: datetime, end: datetime
-) -> list[DeviceInterval]:
-    """The intervals of `device_ids` overlapping `[start, end)`, with their line counts.
+class IntervalSource(Protocol):
+    """Where the export reads one device's intervals from."""
+
+    def intervals(
+        self, device_id: str, site_ids: Sequence[str], start: datetime, end: datetime
+    ) -> Sequence[DeviceInterval]:
+        """The device's intervals reported from `site_ids` that overlap `[start, end)`."""
+        ...
+
+
+class PostgresIntervalSource:
+    """Reads intervals from the city database inside one read-only snapshot; a context manager.
 
     `database_url` is a libpq connection string or URL; an empty one uses the standard libpq
     environment (PGHOST, PGDATABASE, PGUSER, PGPASSWORD or PGPASSFILE, ...).
-
-    Raises:
-        ExportError: psycopg is not installed, or the database cannot be reached or read.
     """
-    try:
-        import psycopg  # noqa: PLC0415 (lazy: optional city extra)
-    except ImportError:
-        raise ExportError("the export needs psycopg: pip install 'footfall-edge[city]'") from None
-    parameters = {"devices": list(device_ids), "start": start, "end": end}
-    try:
-        with (
-            psycopg.connect(database_url, connect_timeout=_CONNECT_TIMEOUT_S) as connection,
-            connection.transaction(),
-            connection.cursor(name="footfall_export") as cursor,
-        ):
-            cursor.itersize = _FETCH_ROWS
-            cursor.execute(INTERVALS_QUERY, parameters)
-            return list(_group(cursor))
-    except psycopg.Error as exc:
-        # The first line names the problem (refused, unknown table); never the URL or password.
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"cannot read intervals from the city database: {detail}") from None
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._connection: Any = None
+
+    def __enter__(self) -> Self:
+        try:
+            import psycopg  # noqa: PLC0415 (lazy: optional city extra)
+        except ImportError:
+            raise ExportError("the export needs psycopg: pip install 'footfall-edge[city]'") from None
+        self._errors: type[Exception] = psycopg.Error
+        try:
+            self._connection = psycopg.connect(self._database_url, connect_timeout=_CONNECT_TIMEOUT_S)
+            self._connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self._connection.read_only = True
+        except psycopg.Error as exc:
+            self.__exit__(None, None, None)
+            raise _read_error(exc) from None
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._connection is not None:
+            self._connection.close()  # ends the read-only transaction; nothing to commit
+            self._connection = None
+
+    def intervals(
+        self, device_id: str, site_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[DeviceInterval]:
+        """The device's intervals from `site_ids` overlapping `[start, end)`, with their line counts.
+
+        Raises:
+            ExportError: the database cannot be read (message without URL or password).
+        """
+        if self._connection is None:
+            raise ValueError("PostgresIntervalSource must be entered (with ...) before reading")
+        parameters = {
+            "device": device_id,
+            "sites": list(site_ids),
+            "start": start,
+            "end": end,
+            "earliest": start - LONGEST_USEFUL_INTERVAL,
+        }
+        try:
+            rows = self._connection.execute(INTERVALS_QUERY, parameters).fetchall()
+        except self._errors as exc:
+            raise _read_error(exc) from None
+        return list(_group(device_id, rows))
 
 
-def _group(rows: Iterator[tuple[Any, ...]]) -> Iterator[DeviceInterval]:
-    """Rows ordered by (device, seq), one per line count -> one record per interval."""
+def _read_error(exc: Exception) -> ExportError:
+    # The first line names the problem (refused, unknown table); never the URL or password.
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    return ExportError(f"cannot read intervals from the city database: {detail}")
+
+
+def _group(device_id: str, rows: Iterable[tuple[Any, ...]]) -> Iterator[DeviceInterval]:
+    """Rows ordered by seq, one per line count -> one record per interval."""
     current: tuple[Any, ...] | None = None
     counts: list[LineDirectionCount] = []
-    for device_id, site_id, seq, start_at, end_at, coverage, line_id, direction, count in rows:
-        key = (device_id, seq, site_id, start_at, end_at, coverage)
-        if current is not None and key[:2] != current[:2]:
-            yield _record(current, counts)
+    for seq, site_id, start_at, end_at, coverage, line_id, direction, count in rows:
+        if current is not None and seq != current[0]:
+            yield _record(device_id, current, counts)
             counts = []
-        current = key
+        current = (seq, site_id, start_at, end_at, coverage)
         if line_id is not None:
-            counts.append(LineDirectionCount(line_id, Direction(direction), count))
+            counts.append(LineDirectionCount(line_id, _DIRECTIONS[direction], count))
     if current is not None:
-        yield _record(current, counts)
+        yield _record(device_id, current, counts)
 
 
-def _record(key: tuple[Any, ...], counts: list[LineDirectionCount]) -> DeviceInterval:
-    device_id, seq, site_id, start_at, end_at, coverage = key
+def _record(device_id: str, key: tuple[Any, ...], counts: list[LineDirectionCount]) -> DeviceInterval:
+    seq, site_id, start_at, end_at, coverage = key
     return DeviceInterval(
         device_id=device_id,
         site_id=site_id,

@@ -21,7 +21,7 @@ Rules (README D-035, D-036):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -69,10 +69,12 @@ def roll_up(
     sites: Sequence[SiteConfig],
     window: ExportWindow,
     minimum_coverage: float,
+    devices: Collection[str] | None = None,
 ) -> list[MeasureRow]:
     """Measures of every channel in every slot of `window`, sorted by slot start then channel id.
 
-    Slots that start before a channel's `started_at`, or at or after its `ended_at`, are left out.
+    Only the channels of `devices` when given (the export rolls up one device at a time). Slots
+    that start before a channel's `started_at`, or at or after its `ended_at`, are left out.
     """
     if not 0.0 < minimum_coverage <= 1.0:
         raise ValueError(f"minimum_coverage must be in (0, 1], got {minimum_coverage}")
@@ -82,6 +84,8 @@ def roll_up(
     rows: list[MeasureRow] = []
     for site in sites:
         for channel in site.channels:
+            if devices is not None and channel.device_id not in devices:
+                continue
             totals = _channel_totals(by_device.get((site.site_id, channel.device_id), []), channel, window)
             rows.extend(_channel_rows(totals, channel, window, minimum_coverage))
     rows.sort(key=lambda row: (row.start, row.channel_id))

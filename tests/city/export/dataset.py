@@ -42,7 +42,7 @@ cam-2, line `door` (channel station-door-in -> E, started 2026-01-05 10:00, so n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -203,3 +203,19 @@ def known_intervals() -> list[DeviceInterval]:
     cam2.run(local(*jan5, 12, 0), 1, 900, 1.0, _constant(7, 0))
     cam2.run(local(*jan5, 13, 0), 1, 3600, 1.0, _constant(20, 0))
     return cam1.intervals + cam2.intervals
+
+
+class MemoryIntervalSource:
+    """An IntervalSource over a list, selecting as the SQL loader does (device, sites, overlap)."""
+
+    def __init__(self, intervals: Sequence[DeviceInterval]) -> None:
+        self._intervals = list(intervals)
+
+    def intervals(
+        self, device_id: str, site_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[DeviceInterval]:
+        return [
+            i
+            for i in self._intervals
+            if i.device_id == device_id and i.site_id in site_ids and i.start < end and i.end > start
+        ]

@@ -12,7 +12,7 @@ from edge.city.export import run_export
 from edge.city.export.errors import ExportError
 from edge.city.export.sites import load_sites
 from edge.cli import main
-from tests.city.export.dataset import SITES_TOML
+from tests.city.export.dataset import SITES_TOML, MemoryIntervalSource
 
 
 def _closed_port() -> int:
@@ -91,7 +91,9 @@ def test_an_output_path_that_is_a_file_is_refused(sites: Path, tmp_path: Path) -
     taken = tmp_path / "taken"
     taken.write_text("not a folder\n", encoding="utf-8")
     with pytest.raises(ExportError, match="is not a folder"):
-        run_export(load_sites(sites), lambda *_: [], date(2026, 1, 5), date(2026, 1, 5), 900, taken)
+        run_export(
+            load_sites(sites), MemoryIntervalSource([]), date(2026, 1, 5), date(2026, 1, 5), 900, taken
+        )
     assert taken.read_text(encoding="utf-8") == "not a folder\n"
 
 
@@ -105,5 +107,5 @@ def test_an_export_that_would_break_the_schema_writes_nothing(sites: Path, tmp_p
     with pytest.raises(
         ExportError, match=r"break the schema \(1 problem\), nothing written: channel: row 1, direction"
     ):
-        run_export(broken, lambda *_: [], date(2026, 1, 5), date(2026, 1, 5), 900, out)
+        run_export(broken, MemoryIntervalSource([]), date(2026, 1, 5), date(2026, 1, 5), 900, out)
     assert not out.exists()

@@ -7,25 +7,18 @@ above the coverage threshold, a suppressed count, misaligned 300 s intervals, 10
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from edge.city.export import run_export
 from edge.city.export.checker import check_export, read_table
-from edge.city.export.records import DeviceInterval
 from edge.city.export.schema import Notion, file_name
 from edge.city.export.sites import load_sites
-from tests.city.export.dataset import CASES, PUBLISHER, SITES_TOML, known_intervals
+from tests.city.export.dataset import CASES, PUBLISHER, SITES_TOML, MemoryIntervalSource, known_intervals
 
 EXPECTED = Path(__file__).parent / "expected"
-
-
-def _dataset_loader(devices: Sequence[str], start: datetime, end: datetime) -> list[DeviceInterval]:
-    """The known intervals, selected as the SQL loader selects rows (overlapping the window)."""
-    return [i for i in known_intervals() if i.device_id in devices and i.start < end and i.end > start]
 
 
 @pytest.mark.parametrize(("case", "first", "last", "step_s"), CASES, ids=[case[0] for case in CASES])
@@ -37,7 +30,12 @@ def test_export_equals_the_hand_computed_files(
     out = tmp_path / "out"
 
     summary = run_export(
-        load_sites(sites), _dataset_loader, date.fromisoformat(first), date.fromisoformat(last), step_s, out
+        load_sites(sites),
+        MemoryIntervalSource(known_intervals()),
+        date.fromisoformat(first),
+        date.fromisoformat(last),
+        step_s,
+        out,
     )
 
     assert sorted(path.name for path in out.iterdir()) == sorted(
