@@ -21,7 +21,7 @@ from tqdm import tqdm
 from edge import __version__
 from edge.assets import AssetState, default_cache_dir, fetch, load_manifest, resolve, status
 from edge.calibration import Calibration, load_calibration
-from edge.city.export import add_export_command
+from edge.city.cli import add_city_commands
 from edge.config import Settings, load_settings
 from edge.detect.replay import MotDetections, ReplayDetector, load_mot_detections
 from edge.doctor import format_report, has_failures, run_checks
@@ -140,7 +140,6 @@ def _parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=_doctor)
 
     _add_models_commands(commands)
-    add_export_command(commands)
     site = commands.add_parser("site", help="plan the detector for a site").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -157,6 +156,8 @@ def _parser() -> argparse.ArgumentParser:
     planning.add_argument("--no-crop", action="store_true", help="size the input for the whole frame")
     planning.add_argument("--config", type=Path, help="TOML config file (default: $FOOTFALL_CONFIG)")
     planning.set_defaults(handler=_site_plan)
+    # City-server commands (ingest, fleet, export): registered by edge/city/cli.py.
+    add_city_commands(commands)
     return parser
 
 

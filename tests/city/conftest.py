@@ -4,13 +4,17 @@ database per test, copied from a template migrated once (CREATE DATABASE ... TEM
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from edge.city.migrate import apply_migrations
+from tests.city.ingesters import IngesterProcess
 from tests.city.postgres import PostgresServer
+from tests.city.simulator import FleetPublisher
+from tests.integration.deliver.mosquitto import MosquittoBroker
 
 TEMPLATE = "footfall_template"
 _database_numbers = itertools.count(1)
@@ -40,3 +44,43 @@ def city_db(postgres_server: PostgresServer, city_template: str) -> str:
     if not postgres_server.running:
         postgres_server.start()
     return postgres_server.create_database(f"city_test_{next(_database_numbers)}", template=city_template)
+
+
+@pytest.fixture
+def city_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A persistent Mosquitto (sessions and queued messages survive a restart) with no queue limit
+    (Mosquitto drops QoS 1 messages beyond 1000 queued per session by default)."""
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    broker = MosquittoBroker(folder, persistence=True)
+    with broker.config.open("a") as config:
+        config.write("max_queued_messages 0\nmax_inflight_messages 0\n")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def fleet(city_broker: MosquittoBroker) -> Iterator[FleetPublisher]:
+    """The fleet simulator, connected to `city_broker`."""
+    publisher = FleetPublisher(city_broker.port)
+    yield publisher
+    publisher.close()
+
+
+@pytest.fixture
+def ingester_factory(
+    tmp_path: Path, city_db: str, city_broker: MosquittoBroker
+) -> Iterator[Callable[[str], IngesterProcess]]:
+    """Start `footfall ingest` processes on `city_db` and `city_broker`; all stopped at teardown."""
+    started: list[IngesterProcess] = []
+
+    def start(client_id: str) -> IngesterProcess:
+        ingester = IngesterProcess(tmp_path / "ingesters", city_db, city_broker.port, client_id)
+        ingester.start()
+        started.append(ingester)
+        return ingester
+
+    yield start
+    for ingester in started:
+        ingester.stop()

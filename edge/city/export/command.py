@@ -8,7 +8,6 @@ argument, so the whole use case runs in tests on given intervals as well as on t
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,10 +21,6 @@ from edge.city.export.schema import Notion
 from edge.city.export.sites import SitesConfig, load_sites
 from edge.city.export.tables import channel_table, measure_table, site_table
 from edge.city.export.writer import write_tables
-
-# Where the database URL comes from when --database-url is not given (a systemd credential of
-# the same name works too); with neither, libpq's own PG* variables apply.
-DATABASE_URL_VARIABLE = "FOOTFALL_CITY_DATABASE_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,23 +85,34 @@ def add_export_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="write the three CSV files of the French national schema schema-comptage-mobilites",
     )
     command.add_argument(
-        "--from", dest="first_day", required=True, type=_day, help="first local day, YYYY-MM-DD"
+        "--from",
+        dest="first_day",
+        metavar="DATE",
+        required=True,
+        type=_day,
+        help="first local day, YYYY-MM-DD",
     )
     command.add_argument(
-        "--to", dest="last_day", required=True, type=_day, help="last local day, YYYY-MM-DD (included)"
+        "--to", dest="last_day", metavar="DATE", required=True, type=_day, help="last local day (included)"
     )
     command.add_argument(
         "--step", type=int, choices=STEPS_S, default=900, help="slot length in seconds (default 900)"
     )
     command.add_argument(
-        "--out", required=True, type=Path, help="folder for the CSV files (created if needed)"
+        "--out", metavar="DIR", required=True, type=Path, help="folder for the CSV files (created if needed)"
     )
     command.add_argument(
-        "--sites", required=True, type=Path, help="sites TOML file: names, coordinates, compass directions"
+        "--sites",
+        metavar="FILE",
+        required=True,
+        type=Path,
+        help="sites TOML file (names, coordinates, compass)",
     )
     command.add_argument(
         "--database-url",
-        help=f"PostgreSQL URL (default: ${DATABASE_URL_VARIABLE}, else libpq's PG* variables)",
+        metavar="URL",
+        help="PostgreSQL URL (default: FOOTFALL_CITY_DATABASE_URL and FOOTFALL_CITY_DATABASE_PASSWORD, "
+        "as for footfall ingest)",
     )
     command.set_defaults(handler=_export)
 
@@ -115,8 +121,8 @@ def _export(args: argparse.Namespace, _settings: object) -> int:
     if args.last_day < args.first_day:
         raise ExportError(f"--to {args.last_day} is before --from {args.first_day}")
     config = load_sites(args.sites)
-    database_url = args.database_url or _database_url_from_environment()
-    with PostgresIntervalSource(database_url) as source:
+    database_url, password = _database(args.database_url)
+    with PostgresIntervalSource(database_url, password) as source:
         summary = run_export(config, source, args.first_day, args.last_day, args.step, args.out)
     print(
         f"wrote {', '.join(str(path) for path in summary.paths)}: {summary.measures} measures, "
@@ -125,14 +131,19 @@ def _export(args: argparse.Namespace, _settings: object) -> int:
     return 0
 
 
-def _database_url_from_environment() -> str:
-    if os.environ.get(DATABASE_URL_VARIABLE):
-        return os.environ[DATABASE_URL_VARIABLE]
-    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
-    secret = Path(credentials, DATABASE_URL_VARIABLE) if credentials else None
-    if secret is not None and secret.is_file():
-        return secret.read_text(encoding="utf-8").strip()
-    return ""
+def _database(url_option: str | None) -> tuple[str, str | None]:
+    """The database URL and password: --database-url as given, else the city server's settings."""
+    if url_option:
+        return url_option, None
+    try:
+        from edge.city.settings import load_city_settings  # noqa: PLC0415 (needs the city extra)
+    except ImportError as exc:
+        raise ExportError(
+            f"the export needs the city extra: pip install 'footfall-edge[city]' ({exc.name})"
+        ) from None
+    settings = load_city_settings()
+    secret = settings.database_password
+    return settings.database_url, None if secret is None else secret.get_secret_value()
 
 
 def _day(text: str) -> date:

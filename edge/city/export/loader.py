@@ -47,12 +47,13 @@ class IntervalSource(Protocol):
 class PostgresIntervalSource:
     """Reads intervals from the city database inside one read-only snapshot; a context manager.
 
-    `database_url` is a libpq connection string or URL; an empty one uses the standard libpq
-    environment (PGHOST, PGDATABASE, PGUSER, PGPASSWORD or PGPASSFILE, ...).
+    `database_url` is a libpq connection string or URL; `password`, when given, is sent apart
+    from it (so it is in no URL); libpq's own variables (PGPASSWORD, PGPASSFILE, ...) apply too.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, password: str | None = None) -> None:
         self._database_url = database_url
+        self._password = password
         self._connection: Any = None
 
     def __enter__(self) -> Self:
@@ -62,7 +63,10 @@ class PostgresIntervalSource:
             raise ExportError("the export needs psycopg: pip install 'footfall-edge[city]'") from None
         self._errors: type[Exception] = psycopg.Error
         try:
-            self._connection = psycopg.connect(self._database_url, connect_timeout=_CONNECT_TIMEOUT_S)
+            # psycopg drops a None keyword, so no password means libpq's own sources.
+            self._connection = psycopg.connect(
+                self._database_url, connect_timeout=_CONNECT_TIMEOUT_S, password=self._password
+            )
             self._connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             self._connection.read_only = True
         except psycopg.Error as exc:

@@ -8,6 +8,7 @@ writes files equal to the hand-computed ones.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from edge.city.export.records import DeviceInterval, LineDirectionCount
 from edge.city.export.schema import Notion, file_name
@@ -137,3 +139,39 @@ def test_footfall_export_writes_the_hand_computed_files(
         assert (out / name).read_text(encoding="utf-8") == (EXPECTED / case / name).read_text(
             encoding="utf-8"
         )
+
+
+def test_database_from_the_city_servers_settings(city_db: str, tmp_path: Path) -> None:
+    """Without --database-url: FOOTFALL_CITY_DATABASE_URL without the password, and the password
+    as a systemd credential file, as `footfall ingest` reads them."""
+    _insert(city_db, known_intervals())
+    parts = conninfo_to_dict(city_db)
+    password = str(parts.pop("password"))
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "FOOTFALL_CITY_DATABASE_PASSWORD").write_text(password + "\n", encoding="utf-8")
+    sites = tmp_path / "sites.toml"
+    sites.write_text(SITES_TOML, encoding="utf-8")
+    out = tmp_path / "open-data"
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("FOOTFALL_", "PG"))},
+        "FOOTFALL_CITY_DATABASE_URL": make_conninfo(**{key: str(value) for key, value in parts.items()}),
+        "CREDENTIALS_DIRECTORY": str(credentials),
+    }
+    arguments = ["--from", "2026-01-05", "--to", "2026-01-05", "--sites", str(sites), "--out", str(out)]
+
+    done = subprocess.run(
+        [str(FOOTFALL), "export", "comptage-mobilites", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+    )
+
+    assert done.returncode == 0, done.stderr
+    name = file_name(Notion.MEASURE, PUBLISHER)
+    assert (out / name).read_text(encoding="utf-8") == (EXPECTED / "2026-01-05-900" / name).read_text(
+        encoding="utf-8"
+    )
+    assert password not in done.stdout + done.stderr
