@@ -125,9 +125,14 @@ class SitesConfig(_Entry):
         _require_unique("site_id", [site.site_id for site in self.sites])
         channels = [channel for site in self.sites for channel in site.channels]
         _require_unique("channel_id", [channel.channel_id for channel in channels])
+        # The same device, line and direction may feed a channel on each site it was moved to.
         _require_unique(
-            "device_id/line_id/direction",
-            [f"{c.device_id}/{c.line_id}/{c.direction.value}" for c in channels],
+            "site_id/device_id/line_id/direction",
+            [
+                f"{s.site_id}/{c.device_id}/{c.line_id}/{c.direction.value}"
+                for s in self.sites
+                for c in s.channels
+            ],
         )
         return self
 

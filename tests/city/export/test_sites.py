@@ -69,7 +69,11 @@ def _with(change: str, value: dict[str, Any]) -> dict[str, Any]:
         ("top", {"publisher": "Ville de Baix"}, "[publisher]"),
         ("top", {"minimum_coverage": 0.0}, "[minimum_coverage]"),
         ("duplicate-channel", {}, "channel_id 'main-street-entrance-in' appears more than once"),
-        ("duplicate-line", {}, "device_id/line_id/direction 'cam-1/entrance/in' appears more than once"),
+        (
+            "duplicate-line",
+            {},
+            "site_id/device_id/line_id/direction 'main-street/cam-1/entrance/in' appears more than once",
+        ),
     ],
     ids=[
         "compass",
@@ -103,3 +107,11 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("publisher = \n", encoding="utf-8")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_sites(broken)
+
+
+def test_a_device_moved_to_another_site_may_feed_a_channel_on_each() -> None:
+    raw = _raw()
+    moved = {**_channel(raw), "channel_id": "station-entrance-in"}
+    raw["sites"][1]["channels"].append(moved)
+    config = parse_sites(raw)
+    assert [c.channel_id for c in config.sites[1].channels] == ["station-door-in", "station-entrance-in"]
