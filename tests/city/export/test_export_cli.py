@@ -109,3 +109,16 @@ def test_an_export_that_would_break_the_schema_writes_nothing(sites: Path, tmp_p
     ):
         run_export(broken, MemoryIntervalSource([]), date(2026, 1, 5), date(2026, 1, 5), 900, out)
     assert not out.exists()
+
+
+def test_without_a_database_setting_the_message_names_the_variable(
+    sites: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FOOTFALL_CITY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    status = main(_export("--sites", str(sites), "--out", str(tmp_path / "out")))
+    stderr = capsys.readouterr().err
+    assert status == 1
+    assert stderr.startswith("footfall: error: ")
+    assert "FOOTFALL_CITY_DATABASE_URL" in stderr
+    assert not (tmp_path / "out").exists()
