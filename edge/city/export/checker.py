@@ -1,7 +1,8 @@
 """Check tables against the schema's own field rules, as a validator such as Validata would.
 
 Per file: the header is the schema's columns in order; required cells are not empty; cells have
-their Table Schema type (`number`: a decimal with a point; `datetime`: ISO 8601
+their Table Schema type (`number`: a decimal with a point, stricter than Table Schema in refusing
+NaN and INF, which no count or coordinate should be; `datetime`: ISO 8601
 `YYYY-MM-DDThh:mm:ss` with optional fraction and `Z` or a `+hh:mm` offset); enumerations,
 patterns (anchored at both ends, as Table Schema patterns are), minimum and maximum hold; primary
 keys are unique. Across files: every channel's `site_id` is a site, every measure's `channel_id` a
