@@ -148,3 +148,42 @@ def test_slots_outside_the_channels_period_are_left_out() -> None:
     site = SITE.model_copy(update={"channels": (bounded,)})
     rows = roll_up([], [site], window, MINIMUM_COVERAGE)
     assert [row.start.astimezone(PARIS).hour for row in rows] == list(range(7, 18))
+
+
+# Consecutive device intervals of mixed lengths with gaps, so most do not align with the slots:
+# (gap before it in s, length in s, coverage, count or None).
+RUNS = st.lists(
+    st.tuples(
+        st.integers(0, 400),
+        st.sampled_from([10, 60, 300, 900, 3600]),
+        st.sampled_from([0.5, 0.95, 1.0]),
+        st.one_of(st.none(), st.integers(0, 9)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(RUNS)
+def test_misaligned_intervals_keep_hours_and_quarters_consistent(
+    runs: list[tuple[int, int, float, int | None]],
+) -> None:
+    """Whatever the alignment, a published hour whose quarters are all published is their sum, and
+    each published count is made of whole interval counts (no interval split or counted twice)."""
+    window = export_window(DAY, DAY, PARIS, 900)
+    intervals, at = [], window.start
+    for seq, (gap_s, length_s, coverage, count) in enumerate(runs, start=1):
+        at += timedelta(seconds=gap_s)
+        counts = (LineDirectionCount("door", Direction.IN, count),)
+        intervals.append(
+            DeviceInterval("cam", "site", seq, at, at + timedelta(seconds=length_s), coverage, counts)
+        )
+        at += timedelta(seconds=length_s)
+    quarters = roll_up(intervals, [SITE], window, MINIMUM_COVERAGE)
+    hours = roll_up(intervals, [SITE], export_window(DAY, DAY, PARIS, 3600), MINIMUM_COVERAGE)
+    for index, hour in enumerate(hours):
+        parts = [quarter.count for quarter in quarters[index * 4 : index * 4 + 4]]
+        if all(part is not None for part in parts):
+            assert hour.count == sum(part or 0 for part in parts)
+    published = sum(row.count or 0 for row in quarters)
+    assert published <= sum(item.count or 0 for interval in intervals for item in interval.counts)
