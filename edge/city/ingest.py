@@ -147,7 +147,8 @@ class MqttIngester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
-        client.reconnect_delay_set(1, 30)
+        # Reconnect fast: Mosquitto forgets shared subscriptions on restart (README D-033).
+        client.reconnect_delay_set(1, 5)
         return client
 
     def run(self, stop: threading.Event) -> None:

@@ -71,12 +71,15 @@ def fleet(city_broker: MosquittoBroker) -> Iterator[FleetPublisher]:
 @pytest.fixture
 def ingester_factory(
     tmp_path: Path, city_db: str, city_broker: MosquittoBroker
-) -> Iterator[Callable[[str], IngesterProcess]]:
-    """Start `footfall ingest` processes on `city_db` and `city_broker`; all stopped at teardown."""
+) -> Iterator[Callable[..., IngesterProcess]]:
+    """Start `footfall ingest` processes on `city_db` and `city_broker` (keyword arguments: extra
+    environment variables); all stopped at teardown."""
     started: list[IngesterProcess] = []
 
-    def start(client_id: str) -> IngesterProcess:
-        ingester = IngesterProcess(tmp_path / "ingesters", city_db, city_broker.port, client_id)
+    def start(client_id: str, **environment: str) -> IngesterProcess:
+        ingester = IngesterProcess(
+            tmp_path / "ingesters", city_db, city_broker.port, client_id, **environment
+        )
         ingester.start()
         started.append(ingester)
         return ingester

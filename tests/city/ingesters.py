@@ -39,20 +39,32 @@ class IngesterProcess:
     """One `footfall ingest` process with a stable client id; its log is kept in `folder`."""
 
     def __init__(
-        self, folder: Path, database_url: str, broker_port: int, client_id: str, group: str = "city"
-    ):
+        self,
+        folder: Path,
+        database_url: str,
+        broker_port: int,
+        client_id: str,
+        group: str = "city",
+        **environment: str,
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.log = folder / f"{client_id}.log"
         self.client_id = client_id
-        self._environment = ingest_environment(folder, database_url, FOOTFALL_CITY_MQTT_PORT=str(broker_port))
+        self._environment = ingest_environment(
+            folder, database_url, FOOTFALL_CITY_MQTT_PORT=str(broker_port), **environment
+        )
         self._arguments = ["-v", "ingest", "--host", "127.0.0.1", "--group", group, "--client-id", client_id]
         self._process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
+    def subscriptions(self) -> int:
+        """How many times this ingester has subscribed (once per connection)."""
+        return self.log.read_text().count("subscribed to") if self.log.exists() else 0
+
     def start(self) -> None:
         assert self._process is None, "already running"
-        marker = self.log.read_text().count("subscribed to") if self.log.exists() else 0
+        marker = self.subscriptions()
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "footfall"), *self._arguments],
@@ -65,7 +77,7 @@ class IngesterProcess:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise AssertionError(f"ingester exited: {self.log.read_text()[-3000:]}")
-            if self.log.read_text().count("subscribed to") > marker:
+            if self.subscriptions() > marker:
                 return
             time.sleep(0.05)
         raise AssertionError(f"ingester did not subscribe: {self.log.read_text()[-3000:]}")

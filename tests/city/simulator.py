@@ -67,7 +67,11 @@ def topics_of(device_id: str) -> Topics:
 
 
 class FleetPublisher:
-    """Publishes QoS 1 messages and can wait until the broker acknowledged all of them."""
+    """Publishes QoS 1 messages and can wait until the broker acknowledged all of them.
+
+    Acks are tracked by mid through `on_publish`: a publish made while the broker is down gets a
+    mid and goes out after the reconnect (paho's `wait_for_publish` would raise for it instead).
+    """
 
     def __init__(self, port: int, *, client_id: str = "fleet-simulator") -> None:
         self._client = paho.Client(
@@ -76,30 +80,44 @@ class FleetPublisher:
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 1)
-        self._connected = threading.Event()
-        self._client.on_connect = lambda client, userdata, flags, reason, properties: self._connected.set()
-        self._client.on_disconnect = lambda *args: self._connected.clear()
+        self.connected = threading.Event()
+        self._acked: set[int] = set()
+        self._pending: list[int] = []
+        self._condition = threading.Condition()
+        self._client.on_connect = lambda client, userdata, flags, reason, properties: self.connected.set()
+        self._client.on_disconnect = lambda *args: self.connected.clear()
+        self._client.on_publish = self._on_publish
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = 3600
         self._client.connect_async("127.0.0.1", port, keepalive=5, clean_start=False, properties=properties)
         self._client.loop_start()
-        self._pending: list[paho.MQTTMessageInfo] = []
-        if not self._connected.wait(10):
+        if not self.connected.wait(10):
             raise AssertionError("the fleet simulator could not connect to the broker")
 
+    def _on_publish(
+        self, client: paho.Client, userdata: object, mid: int, reason: object, properties: object
+    ) -> None:
+        with self._condition:
+            self._acked.add(mid)
+            self._condition.notify_all()
+
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        self._pending.append(self._client.publish(topic, payload, qos=1, retain=retain))
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        with self._condition:
+            self._pending.append(info.mid)
 
     def publish_counts(self, device_id: str, seq: int, **options: object) -> None:
         self.publish(topics_of(device_id).counts, counts_payload(device_id, seq, **options))  # type: ignore[arg-type]
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until every message published so far is acknowledged by the broker."""
-        for info in self._pending:
-            info.wait_for_publish(timeout_s)
-            if not info.is_published():
-                raise AssertionError(f"message {info.mid} not acknowledged within {timeout_s} s")
-        self._pending.clear()
+        with self._condition:
+            done = self._condition.wait_for(lambda: self._acked.issuperset(self._pending), timeout_s)
+            missing = len(set(self._pending) - self._acked)
+            self._acked.difference_update(self._pending)
+            self._pending.clear()
+        if not done:
+            raise AssertionError(f"{missing} message(s) not acknowledged within {timeout_s} s")
 
     def close(self) -> None:
         self._client.disconnect()
