@@ -115,7 +115,7 @@ class SitesConfig(_Entry):
     sites: tuple[SiteConfig, ...] = Field(min_length=1, description="The counting sites.")
 
     @model_validator(mode="after")
-    def _unique(self) -> Self:
+    def _consistent(self) -> Self:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
