@@ -2,7 +2,8 @@
 
 Runs on a city server, never on a Pi (import-linter keeps device code from importing it). Owns
 the PostgreSQL schema and its migrations (`migrate`, `migrations/`), message validation
-(`messages`), storage (`store`), the MQTT consumer (`ingest`) and the fleet report (`fleet`).
+(`messages`), storage (`store`), the MQTT consumer (`ingest`), the fleet report (`fleet`)
+and the open-data export (`export`, which only reads).
 psycopg is used nowhere else in the project.
 
     device -> broker -> $share/<group>/.../counts -> validate -> transaction commit -> PUBACK

@@ -39,6 +39,7 @@ def add_city_commands(commands: Any) -> None:
         "--client-id", help="MQTT client id of this ingester (default: FOOTFALL_CITY_CLIENT_ID)"
     )
     ingest.set_defaults(handler=_ingest)
+    _add_export_commands(commands)
 
     fleet = commands.add_parser(
         "fleet",
@@ -89,3 +90,10 @@ def _ingest(args: argparse.Namespace, device_settings: object) -> int:
 def _fleet(args: argparse.Namespace, device_settings: object) -> int:
     result: int = _commands().run_fleet(args)
     return result
+
+
+def _add_export_commands(commands: Any) -> None:
+    # `export comptage-mobilites`: its parser needs no extra (psycopg loads only when it runs).
+    from edge.city.export.command import add_export_command  # noqa: PLC0415 - keeps this module stdlib-only
+
+    add_export_command(commands)
