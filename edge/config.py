@@ -341,6 +341,17 @@ class ApiSettings(_Section):
     )
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate to serve HTTPS.")
     tls_key_file: Path | None = Field(default=None, description="PEM key of that certificate.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the pages answer to besides localhost, this machine's name, <name>.local "
+        'and IP addresses (against DNS rebinding, README D-043), e.g. ["counter-7.example.org"]; '
+        '["*"] turns the check off.',
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (the login throttle "
+        "and the log then see the client it names, README D-042); empty: none, the peer is the client.",
+    )
 
 
 class Settings(BaseSettings):

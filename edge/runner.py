@@ -22,6 +22,7 @@ from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
+from edge.deliver import default_outbox_path
 from edge.errors import ConfigError
 from edge.pipeline import build_detector, model_path
 from edge.service import Service
@@ -29,6 +30,8 @@ from edge.service_build import camera_frame_size, open_camera
 
 logger = logging.getLogger(__name__)
 
+# File of the API's session keys, in the state directory (mode 0600).
+SESSION_FILE = "api-session.json"
 # Calibration of the demo clip, shipped in the checkout.
 DEMO_CALIBRATION = Path(__file__).resolve().parents[1] / "calibration" / "examples" / "demo.json"
 
@@ -75,13 +78,21 @@ def start_api(settings: Settings, service: Service) -> ApiServer:
             "of that name (or FOOTFALL_API__ENABLED=false)"
         )
     tls = settings.api
-    app = create_app(service, password=settings.api_password, secure_cookies=tls.tls_cert_file is not None)
+    app = create_app(
+        service,
+        password=settings.api_password,
+        secure_cookies=tls.tls_cert_file is not None,
+        # Beside the outbox in the state directory, so a restart logs nobody out (README D-040).
+        session_file=(settings.outbox.path or default_outbox_path()).parent / SESSION_FILE,
+        allowed_hosts=tls.allowed_hosts,
+    )
     server = ApiServer(
         app,
         host=tls.host,
         port=tls.port,
         tls_cert_file=str(tls.tls_cert_file) if tls.tls_cert_file else None,
         tls_key_file=str(tls.tls_key_file) if tls.tls_key_file else None,
+        trusted_proxies=tls.trusted_proxies,
     )
     server.start()
     return server
