@@ -25,6 +25,7 @@ from edge.config import Settings
 from edge.deliver import default_outbox_path
 from edge.errors import ConfigError
 from edge.pipeline import build_detector, model_path
+from edge.preflight import require_startable
 from edge.service import Service
 from edge.service_build import camera_frame_size, open_camera
 
@@ -38,6 +39,7 @@ DEMO_CALIBRATION = Path(__file__).resolve().parents[1] / "calibration" / "exampl
 
 def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
+    require_startable(settings)  # the checks of `footfall check-config`: one clear error, nothing started
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
     detector = build_detector(settings, model_file, frame_size=camera_frame_size(settings))
