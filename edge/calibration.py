@@ -95,7 +95,7 @@ class ZoneModel(BaseModel):
     polygon: list[XY] = Field(
         max_length=MAX_POLYGON_POINTS,
         description=f"Corner points [x, y], normalised, 3 to {MAX_POLYGON_POINTS}, edges must not cross.",
-        json_schema_extra={"minItems": 3},
+        json_schema_extra={"minItems": 3, "uniqueItems": True},
     )
 
 
@@ -103,7 +103,18 @@ class CalibrationFile(BaseModel):
     """The calibration JSON document; at least one line or zone."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, title="footfall-edge calibration"
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+        title="footfall-edge calibration",
+        # "At least one line or zone", for schema-driven tools (the model validator says it in words).
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["lines"], "properties": {"lines": {"minItems": 1}}},
+                {"required": ["zones"], "properties": {"zones": {"minItems": 1}}},
+            ]
+        },
     )
 
     description: str | None = Field(

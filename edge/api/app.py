@@ -6,18 +6,21 @@ import dataclasses
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.api.auth import SESSION_COOKIE, SESSION_S, Authenticator, Channel
 from edge.api.guard import RequestGuard, client_address, is_authenticated
@@ -25,7 +28,14 @@ from edge.api.headers import page_policy
 from edge.api.health import assess
 from edge.api.hosts import HostPolicy
 from edge.api.metrics import render_metrics
-from edge.api.openapi_docs import COMMON_RESPONSES, add_calibration_schema, document_calibration_body
+from edge.api.openapi_docs import (
+    COMMON_RESPONSES,
+    METRICS,
+    SNAPSHOT,
+    add_calibration_schema,
+    document_calibration_body,
+    document_current_lines,
+)
 from edge.api.ports import Device
 from edge.api.save_limit import SaveLimiter
 from edge.api.session_keys import SessionKeys
@@ -56,6 +66,7 @@ def create_app(
     secure_cookies: bool = False,
     session_file: Path | None = None,
     allowed_hosts: Sequence[str] = (),
+    calibration_saves: SaveLimiter | None = None,
 ) -> FastAPI:
     """The API and pages for `device`, protected by `password`.
 
@@ -65,6 +76,7 @@ def create_app(
         secure_cookies: mark the session cookie Secure (when served over HTTPS).
         session_file: where the session keys are kept (0600) so a restart logs nobody out; None: memory.
         allowed_hosts: host names answered besides localhost, this machine's name and IP addresses.
+        calibration_saves: how often the calibration may be saved (default: burst 5, then one per 6 s).
     """
     auth = Authenticator(password, session_keys=SessionKeys(session_file))
     app = FastAPI(
@@ -82,6 +94,7 @@ def create_app(
         body_limits={"/api/calibration": MAX_CALIBRATION_BYTES, "/login": MAX_LOGIN_BYTES},
     )
     app.add_exception_handler(RequestValidationError, _short_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _allow_every_method(app))
 
     # The guard checked the credentials before any body was read; routes only read its verdict.
     def api_user(request: Request) -> None:
@@ -115,7 +128,7 @@ def create_app(
     def get_calibration() -> Response:
         return Response(device.current_calibration().to_json(), media_type="application/json")
 
-    saves = SaveLimiter()
+    saves = calibration_saves or SaveLimiter()
 
     @app.put("/api/calibration", dependencies=api, openapi_extra=document_calibration_body())
     async def put_calibration(request: Request) -> Response:
@@ -127,7 +140,7 @@ def create_app(
         # The checks are quadratic in a polygon's points and saving fsyncs: never on the event loop.
         return await run_in_threadpool(_save_calibration, device, body, _client(request))
 
-    @app.get("/api/snapshot.jpg", dependencies=api)
+    @app.get("/api/snapshot.jpg", dependencies=api, response_class=Response, responses=SNAPSHOT)
     def snapshot(request: Request) -> Response:
         if not device.status().snapshots_enabled:
             raise HTTPException(403, "snapshots are disabled on this device (api.snapshots)")
@@ -137,13 +150,16 @@ def create_app(
             raise HTTPException(404, "no frame yet")
         return Response(image, media_type="image/jpeg", headers=NO_STORE)
 
-    @app.get("/metrics", dependencies=api)
+    @app.get("/metrics", dependencies=api, response_class=PlainTextResponse, responses=METRICS)
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(render_metrics(device.status), media_type="text/plain; version=0.0.4")
 
     @app.get("/openapi.json", dependencies=api, include_in_schema=False)
     def openapi() -> dict[str, Any]:
-        return add_calibration_schema(get_openapi(title=app.title, version=app.version, routes=app.routes))
+        document = add_calibration_schema(
+            get_openapi(title=app.title, version=app.version, routes=app.routes)
+        )
+        return document_current_lines(document, [line.line_id for line in device.current_calibration().lines])
 
     add_validation_routes(app, device, api)
     _add_pages(app, auth, page, secure_cookies)
@@ -179,6 +195,26 @@ async def _short_validation_error(request: Request, exc: Exception) -> JSONRespo
     if len(errors) > MAX_ERRORS_SHOWN:
         shown.append({"loc": [], "msg": f"and {len(errors) - MAX_ERRORS_SHOWN} more", "type": "truncated"})
     return JSONResponse({"detail": shown}, status_code=422)
+
+
+def _allow_every_method(app: FastAPI) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A 405 lists every method of the path in Allow; Starlette names only the first route's."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            methods = sorted(
+                {
+                    method
+                    for route in app.routes
+                    if isinstance(route, APIRoute) and route.path == request.url.path
+                    for method in route.methods or ()
+                }
+            )
+            exc = StarletteHTTPException(405, exc.detail, headers={"Allow": ", ".join(methods)})
+        return await http_exception_handler(request, exc)
+
+    return handler
 
 
 def _shortened(message: str) -> str:

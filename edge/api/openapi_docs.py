@@ -22,16 +22,60 @@ class Problem(BaseModel):
     detail: str = Field(description="What is wrong, in one line.")
 
 
+Responses = dict[int | str, dict[str, Any]]
+"""FastAPI's `responses`: per status code, its description and model or content."""
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "model": Problem}
 
 
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+COMMON_RESPONSES: Responses = {
     400: _problem("Unknown Host header, or a body that is not plain JSON (NaN, huge numbers, deep nesting)."),
     401: _problem("No or wrong credentials: log in, or send `Authorization: Bearer <password>`."),
     413: _problem("Body larger than the route accepts."),
     429: _problem("Too many wrong tokens from this address, or saves too close together: see Retry-After."),
 }
+
+
+NOT_RUNNING: Responses = {404: _problem("No validation is running.")}
+CONFLICT: Responses = {
+    409: _problem("None is running, one is running already, or the count is out of range.")
+}
+UNKNOWN_LINE: Responses = {
+    422: {
+        "description": "Invalid body, or a line that is not in the calibration in force.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": _COMPONENTS.format(model="HTTPValidationError")},
+                        {"$ref": _COMPONENTS.format(model="Problem")},
+                    ]
+                }
+            }
+        },
+    }
+}
+SNAPSHOT: Responses = {
+    200: {
+        "description": "The anonymised JPEG.",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    403: _problem("Snapshots are disabled (api.snapshots)."),
+    404: _problem("No frame yet."),
+}
+METRICS: Responses = {
+    200: {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+
+
+def document_current_lines(document: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+    """`document` saying which line ids a validation can start on now (the calibration in force)."""
+    start = document.get("components", {}).get("schemas", {}).get("StartRequest")
+    if start is not None and lines:
+        start["properties"]["line_id"]["enum"] = lines
+    return document
 
 
 def document_calibration_body() -> dict[str, Any]:

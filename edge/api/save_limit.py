@@ -19,25 +19,37 @@ SAVE_EVERY_S = 6.0
 
 
 class SaveLimiter:
-    """A token bucket of SAVE_BURST tokens refilled one per SAVE_EVERY_S.
+    """A token bucket of `burst` tokens refilled one per `every_s`.
 
     Args:
+        burst: saves allowed back to back.
+        every_s: seconds per further save.
         monotonic: clock (injected in tests).
     """
 
-    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        burst: int = SAVE_BURST,
+        every_s: float = SAVE_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if burst < 1 or every_s <= 0:
+            raise ValueError(f"burst must be >= 1 and every_s > 0, got {burst}, {every_s}")
+        self._burst = float(burst)
+        self._every_s = every_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._tokens = float(SAVE_BURST)
+        self._tokens = float(burst)
         self._updated_s = monotonic()
 
     def take(self) -> float | None:
         """Spend a token: None if one was there, else the seconds until one will be."""
         with self._lock:
             now = self._monotonic()
-            self._tokens = min(float(SAVE_BURST), self._tokens + (now - self._updated_s) / SAVE_EVERY_S)
+            self._tokens = min(self._burst, self._tokens + (now - self._updated_s) / self._every_s)
             self._updated_s = now
             if self._tokens >= 1.0:
                 self._tokens -= 1.0
                 return None
-            return (1.0 - self._tokens) * SAVE_EVERY_S
+            return (1.0 - self._tokens) * self._every_s
