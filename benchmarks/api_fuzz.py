@@ -47,7 +47,7 @@ def fuzz(max_examples: int) -> dict[str, Any]:
                 [str(SCHEMATHESIS), "run", f"http://127.0.0.1:{server.port}/openapi.json",
                  "-H", f"Authorization: Bearer {PASSWORD}", "--checks", "all",
                  "--max-examples", str(max_examples), "--workers", "1", "--no-color", "--seed", "1"],
-                capture_output=True, text=True, check=False, timeout=1800,
+                capture_output=True, text=True, check=False, timeout=1800, cwd=state,  # its cache goes there
             )  # fmt: skip
         finally:
             server.stop()

@@ -133,12 +133,8 @@ def create_app(
     @app.put("/api/calibration", dependencies=api, openapi_extra=document_calibration_body())
     async def put_calibration(request: Request) -> Response:
         body = await _bounded_body(request, MAX_CALIBRATION_BYTES)
-        wait_s = saves.take()
-        if wait_s is not None:
-            detail = f"calibration saved too often: wait {math.ceil(wait_s)} s"
-            return JSONResponse({"detail": detail}, status_code=429, headers=_retry_after(wait_s))
         # The checks are quadratic in a polygon's points and saving fsyncs: never on the event loop.
-        return await run_in_threadpool(_save_calibration, device, body, _client(request))
+        return await run_in_threadpool(_save_calibration, device, saves, body, _client(request))
 
     @app.get("/api/snapshot.jpg", dependencies=api, response_class=Response, responses=SNAPSHOT)
     def snapshot(request: Request) -> Response:
@@ -166,12 +162,16 @@ def create_app(
     return app
 
 
-def _save_calibration(device: Device, body: bytes, client: str) -> Response:
-    """Validate and apply a calibration document (in a worker thread)."""
+def _save_calibration(device: Device, saves: SaveLimiter, body: bytes, client: str) -> Response:
+    """Validate and apply a calibration document (in a worker thread); only valid ones count as saves."""
     try:
         calibration: Calibration = parse_calibration(body, source="calibration")
     except ConfigError as exc:
         return JSONResponse({"detail": _shortened(str(exc))}, status_code=422)
+    wait_s = saves.take()
+    if wait_s is not None:
+        detail = f"calibration saved too often: wait {math.ceil(wait_s)} s"
+        return JSONResponse({"detail": detail}, status_code=429, headers=_retry_after(wait_s))
     try:
         device.apply_calibration(calibration)
     except ConfigError as exc:

@@ -202,6 +202,9 @@ def test_a_burst_of_saves_cannot_flush_the_calibration_history(served: Served) -
     assert len(served.device.applied) == len(accepted)
     assert int(refused[0].headers["retry-after"]) >= 1
     assert "wait" in refused[0].json()["detail"]
+    # A refused document is not a save: the technician still hears what is wrong with it.
+    bad = httpx.put(served.base_url + "/api/calibration", headers=BEARER, content='{"lines": []}')
+    assert bad.status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -211,7 +214,7 @@ def test_every_response_carries_the_security_headers(served: Served, path: str) 
     response = httpx.get(served.base_url + path, headers=BEARER)
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     policy = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy
     assert "default-src 'none'" in policy
