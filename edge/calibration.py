@@ -49,6 +49,15 @@ MIN_ZONE_AREA = 1e-4
 """Smallest accepted zone area, as a fraction of the image (0.01 %): smaller is a mis-click."""
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Ids end up in MQTT topics, CSV headers and URLs, so they stay plain."""
+MAX_ID_CHARS = 64
+"""Longest id (the pattern's limit), checked first so a huge id is never echoed in a message."""
+MAX_LINES = 32
+MAX_ZONES = 32
+MAX_MASKS = 32
+"""Most lines, zones and masks: a street camera has a handful; bounds the cost of the checks."""
+MAX_POLYGON_POINTS = 64
+"""Most corners of a zone or mask: the self-intersection check is quadratic in them (README D-041)."""
+MAX_DESCRIPTION_CHARS = 1000
 
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -68,7 +77,9 @@ class LineModel(BaseModel):
 
     model_config = _STRICT
 
-    id: str = Field(description=_ID_DESCRIPTION, json_schema_extra={"pattern": ID_PATTERN})
+    id: str = Field(
+        max_length=MAX_ID_CHARS, description=_ID_DESCRIPTION, json_schema_extra={"pattern": ID_PATTERN}
+    )
     a: XY = Field(description="Start point [x, y], normalised to [0, 1] of width and height.")
     b: XY = Field(description="End point [x, y], normalised to [0, 1] of width and height.")
 
@@ -78,10 +89,13 @@ class ZoneModel(BaseModel):
 
     model_config = _STRICT
 
-    id: str = Field(description=_ID_DESCRIPTION, json_schema_extra={"pattern": ID_PATTERN})
+    id: str = Field(
+        max_length=MAX_ID_CHARS, description=_ID_DESCRIPTION, json_schema_extra={"pattern": ID_PATTERN}
+    )
     polygon: list[XY] = Field(
-        description="Corner points [x, y], normalised, at least 3, edges must not cross.",
-        json_schema_extra={"minItems": 3},
+        max_length=MAX_POLYGON_POINTS,
+        description=f"Corner points [x, y], normalised, 3 to {MAX_POLYGON_POINTS}, edges must not cross.",
+        json_schema_extra={"minItems": 3, "uniqueItems": True},
     )
 
 
@@ -89,17 +103,33 @@ class CalibrationFile(BaseModel):
     """The calibration JSON document; at least one line or zone."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, title="footfall-edge calibration"
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+        title="footfall-edge calibration",
+        # "At least one line or zone", for schema-driven tools (the model validator says it in words).
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["lines"], "properties": {"lines": {"minItems": 1}}},
+                {"required": ["zones"], "properties": {"zones": {"minItems": 1}}},
+            ]
+        },
     )
 
-    description: str | None = Field(default=None, description="Free text: camera, place, who drew it.")
+    description: str | None = Field(
+        default=None, max_length=MAX_DESCRIPTION_CHARS, description="Free text: camera, place, who drew it."
+    )
     image_size: tuple[PositiveInt, PositiveInt] | None = Field(
         default=None, description="[width, height] in pixels of the snapshot the geometry was drawn on."
     )
-    lines: list[LineModel] = Field(default_factory=list, description="Counting lines.")
-    zones: list[ZoneModel] = Field(default_factory=list, description="Occupancy and dwell zones.")
+    lines: list[LineModel] = Field(default_factory=list, max_length=MAX_LINES, description="Counting lines.")
+    zones: list[ZoneModel] = Field(
+        default_factory=list, max_length=MAX_ZONES, description="Occupancy and dwell zones."
+    )
     masks: list[ZoneModel] = Field(
         default_factory=list,
+        max_length=MAX_MASKS,
         description="Privacy masks: polygons painted black before detection (house windows, private "
         "gardens); nobody inside them is detected, counted or shown.",
     )
@@ -163,7 +193,7 @@ class Calibration:
 
 
 def _named(kind: str, index: int, item_id: str) -> str:
-    return f'{kind} "{item_id}"' if item_id.strip() else f"{kind} #{index + 1}"
+    return f'{kind} "{item_id[:MAX_ID_CHARS]}"' if item_id.strip() else f"{kind} #{index + 1}"
 
 
 def _id_problems(kind: str, items: Sequence[LineModel | ZoneModel]) -> list[str]:
@@ -253,7 +283,8 @@ def _describe_error(error: ErrorDetails, document: Any) -> str:
             item_id = document[loc[0]][loc[1]]["id"]
         except (KeyError, IndexError, TypeError):
             item_id = None
-        name = f'{kind} "{item_id}"' if isinstance(item_id, str) and item_id else f"{kind} #{loc[1] + 1}"
+        shown = isinstance(item_id, str) and item_id and len(item_id) <= MAX_ID_CHARS
+        name = f'{kind} "{item_id}"' if shown else f"{kind} #{loc[1] + 1}"
         where = ".".join(str(part) for part in loc[2:]) or "item"
         return f"{name}: {where}: {error['msg']}"
     return f"{where}: {error['msg']}"
@@ -277,6 +308,10 @@ def parse_calibration(text: str | bytes, *, source: str) -> Calibration:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: not UTF-8 text ({exc.reason})") from exc
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
+    except ValueError:  # an integer with more digits than Python converts (4300)
+        raise ConfigError(f"{source}: invalid JSON: a number has too many digits") from None
     try:
         model = CalibrationFile.model_validate_json(text)
     except ValidationError as exc:

@@ -25,7 +25,7 @@ from edge.city.cli import add_city_commands
 from edge.config import Settings, load_settings
 from edge.detect.replay import MotDetections, ReplayDetector, load_mot_detections
 from edge.doctor import format_report, has_failures, run_checks
-from edge.errors import ConfigError, FootfallError
+from edge.errors import AssetError, ConfigError, FootfallError
 from edge.pipeline import (
     CountingPipeline,
     CountRun,
@@ -37,6 +37,7 @@ from edge.pipeline import (
     count_source,
     model_path,
 )
+from edge.preflight import startup_problems
 from edge.privacy.masks import MaskPainter
 from edge.records import Verdict
 from edge.runner import demo_settings, run_service
@@ -431,7 +432,15 @@ def _models_fetch(args: argparse.Namespace, settings: Settings) -> int:
         raise FootfallError(f"unknown asset {unknown[0]!r}; known: {', '.join(sorted(known))}")
     for asset in [known[name] for name in args.names] or list(assets):
         was_present = status(asset, cache_dir).state is AssetState.PRESENT
-        path = fetch(asset, cache_dir=cache_dir, mirror=mirror)
+        try:
+            path = fetch(asset, cache_dir=cache_dir, mirror=mirror)
+        except AssetError as exc:
+            if mirror is not None or not str(exc).startswith("cannot download"):
+                raise
+            raise AssetError(
+                f"{exc}; without internet, copy the files onto the device and use "
+                "`footfall models fetch --mirror DIR` or FOOTFALL_MIRROR=DIR"
+            ) from exc
         verb = "already present" if was_present else "fetched"
         print(f"{asset.name}: {verb}, sha256 verified: {path}", file=sys.stderr)
     return 0
@@ -494,6 +503,13 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    # The very checks `run` makes before it starts (edge.preflight), each problem on its own line;
+    # a missing camera file fails here too, though `run` starts and waits for it.
+    problems = startup_problems(settings)
+    for problem in problems:
+        print(f"footfall: error: {problem.message}", file=sys.stderr)
+    if problems:
+        return EXIT_FAILURE
     calibration = load_calibration(settings.calibration)
     model = model_path(settings)
     print(

@@ -9,6 +9,7 @@ arguments.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -17,7 +18,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edge.config_environment import environment_values, unknown_variables
 from edge.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 class _Section(BaseModel):
@@ -341,6 +345,17 @@ class ApiSettings(_Section):
     )
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate to serve HTTPS.")
     tls_key_file: Path | None = Field(default=None, description="PEM key of that certificate.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the pages answer to besides localhost, this machine's name, <name>.local "
+        'and IP addresses (against DNS rebinding, README D-043), e.g. ["counter-7.example.org"]; '
+        '["*"] turns the check off.',
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (the login throttle "
+        "and the log then see the client it names, README D-042); empty: none, the peer is the client.",
+    )
 
 
 class Settings(BaseSettings):
@@ -398,34 +413,73 @@ def load_settings(config_file: Path | None = None) -> Settings:
     """Read settings; raise ConfigError naming the offending variable or file entry.
 
     Precedence, highest first: environment variables, secret files in `$CREDENTIALS_DIRECTORY`,
-    the TOML config file (`config_file`, else `$FOOTFALL_CONFIG`), defaults.
+    the TOML config file (`config_file`, else `$FOOTFALL_CONFIG`), defaults. The environment and
+    the file are validated together, once: a rule may take one field from each. Unknown
+    `FOOTFALL_*` variables are logged as warnings with the closest real name.
     """
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
-    secrets_dir = credentials if credentials and Path(credentials).is_dir() else None
+    secrets_dir = Path(credentials) if credentials and Path(credentials).is_dir() else None
     named = config_file or (
         Path(os.environ["FOOTFALL_CONFIG"]) if os.environ.get("FOOTFALL_CONFIG") else None
     )
     file_values = _read_config_file(named) if named else {}
+    environment = environment_values(Settings, secrets_dir)
+    for warning in unknown_variables(os.environ, Settings):
+        logger.warning("%s", warning)
+    if named is not None:
+        _check_sections_are_tables(file_values, environment, named)
     try:
-        from_environment = Settings(_secrets_dir=secrets_dir)
+        return Settings.model_validate(_deep_merge(file_values, environment))
     except ValidationError as exc:
-        raise _config_error(exc, None) from exc
-    if not file_values:
-        return from_environment
-    # The file fills what the environment did not set: merge explicitly set fields over it.
-    try:
-        return Settings.model_validate(
-            _deep_merge(file_values, from_environment.model_dump(exclude_unset=True))
+        raise _config_error(exc, named, file_values, environment) from exc
+
+
+def _check_sections_are_tables(file_values: dict[str, Any], environment: dict[str, Any], named: Path) -> None:
+    """A section written as a plain value is an error even when a variable sets part of it: merged,
+    the variable would silently replace it."""
+    for key, value in file_values.items():
+        field = Settings.model_fields.get(key)
+        section = (
+            field is not None
+            and isinstance(field.annotation, type)
+            and issubclass(field.annotation, BaseModel)
         )
-    except ValidationError as exc:
-        raise _config_error(exc, named) from exc
+        if section and not isinstance(value, dict):
+            also = f" (FOOTFALL_{key.upper()}__* is set too)" if key in environment else ""
+            raise ConfigError(
+                f"invalid setting {named}: [{key}] must be a section ([{key}] and its keys below it), "
+                f"got {type(value).__name__} {value!r}"[:300]
+                + also
+            )
 
 
-def _config_error(exc: ValidationError, config_file: Path | None) -> ConfigError:
+def _config_error(
+    exc: ValidationError, config_file: Path | None, file_values: dict[str, Any], environment: dict[str, Any]
+) -> ConfigError:
     first = exc.errors()[0]
     path = [str(part) for part in first["loc"]]
-    where = f"{config_file}: [{'.'.join(path)}]" if config_file else "FOOTFALL_" + "__".join(path).upper()
+    variable = "FOOTFALL_" + "__".join(path).upper()
+    in_environment = _has_path(environment, path)
+    in_file = config_file is not None and _has_path(file_values, path)
+    if in_file and not (in_environment and len(path) > 1):  # a variable wins over the file's value
+        where = f"{config_file}: [{'.'.join(path)}]"
+        if in_environment:
+            where += f" (with {variable}__* from the environment)"
+    else:
+        where = variable
     return ConfigError(f"invalid setting {where}: {first['msg']}")
+
+
+def _has_path(values: dict[str, Any], path: list[str]) -> bool:
+    node: Any = values
+    for part in path:
+        if not isinstance(node, dict):
+            return False
+        matches = [key for key in node if str(key).lower() == part.lower()]
+        if not matches:
+            return False
+        node = node[matches[0]]
+    return True
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -436,6 +490,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 

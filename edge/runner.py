@@ -22,20 +22,25 @@ from edge.api import ApiServer, create_app
 from edge.assets import default_cache_dir, fetch, find_asset
 from edge.calibration_store import CalibrationStore
 from edge.config import Settings
+from edge.deliver import default_outbox_path
 from edge.errors import ConfigError, SourceError
 from edge.pipeline import build_detector, model_path
+from edge.preflight import require_startable
 from edge.service import Service
 from edge.service_build import camera_frame_size, open_camera
 from edge.sources import FrameSource
 
 logger = logging.getLogger(__name__)
 
+# File of the API's session keys, in the state directory (mode 0600).
+SESSION_FILE = "api-session.json"
 # Calibration of the demo clip, shipped in the checkout.
 DEMO_CALIBRATION = Path(__file__).resolve().parents[1] / "calibration" / "examples" / "demo.json"
 
 
 def run_service(settings: Settings, *, duration_s: float | None = None) -> None:
     """Build the service, serve the API, count until a signal (or `duration_s`), stop cleanly."""
+    require_startable(settings)  # the checks of `footfall check-config`: one clear error, nothing started
     store = CalibrationStore(settings.calibration)
     model_file = model_path(settings)
     detector = build_detector(settings, model_file, frame_size=camera_frame_size(settings))
@@ -95,13 +100,21 @@ def start_api(settings: Settings, service: Service) -> ApiServer:
             "of that name (or FOOTFALL_API__ENABLED=false)"
         )
     tls = settings.api
-    app = create_app(service, password=settings.api_password, secure_cookies=tls.tls_cert_file is not None)
+    app = create_app(
+        service,
+        password=settings.api_password,
+        secure_cookies=tls.tls_cert_file is not None,
+        # Beside the outbox in the state directory, so a restart logs nobody out (README D-040).
+        session_file=(settings.outbox.path or default_outbox_path()).parent / SESSION_FILE,
+        allowed_hosts=tls.allowed_hosts,
+    )
     server = ApiServer(
         app,
         host=tls.host,
         port=tls.port,
         tls_cert_file=str(tls.tls_cert_file) if tls.tls_cert_file else None,
         tls_key_file=str(tls.tls_key_file) if tls.tls_key_file else None,
+        trusted_proxies=tls.trusted_proxies,
     )
     server.start()
     return server

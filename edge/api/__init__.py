@@ -1,6 +1,7 @@
 """The local status API and pages: device health for operators, calibration for technicians.
 
-Owns FastAPI (no other package imports it), authentication (every route but `/healthz`), the
+Owns FastAPI (no other package imports it), authentication (every route but `/healthz`, checked
+by `guard.RequestGuard` before any body is read, with the body caps and security headers), the
 Prometheus text rendering and the static pages (plain HTML, CSS and JS served from the device: no
 CDN, no build step). Must NOT call into pipeline stages: everything it shows or changes goes
 through the `Device` port the service implements (`edge.api.ports`), and it never reads or stores

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.params import Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from edge.api.openapi_docs import CONFLICT, NOT_RUNNING, UNKNOWN_LINE
 from edge.api.ports import Device
 from edge.errors import ValidationError
 from edge.records import ValidationProgress
@@ -33,11 +34,21 @@ class StartRequest(BaseModel):
     operator: str = Field(default="", max_length=64, description="Who runs the check (kept as evidence).")
 
 
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a count is a number, not true or false")
+    return value
+
+
+# A whole number of people; 12.0 is 12, but `true` is not 1.
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+
+
 class ReferenceCount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reference_in: int = Field(ge=0, le=MAX_REFERENCE, description="People counted `in` by hand so far.")
-    reference_out: int = Field(ge=0, le=MAX_REFERENCE, description="People counted `out` by hand so far.")
+    reference_in: Count = Field(ge=0, le=MAX_REFERENCE, description="People counted `in` by hand so far.")
+    reference_out: Count = Field(ge=0, le=MAX_REFERENCE, description="People counted `out` by hand so far.")
 
 
 def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> None:
@@ -49,14 +60,16 @@ def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> N
     ) -> list[dict[str, Any]]:
         return [validation_document(record) for record in device.recent_validations(limit)]
 
-    @app.get("/api/validations/current", dependencies=api)
+    @app.get("/api/validations/current", dependencies=api, responses=NOT_RUNNING)
     def current() -> dict[str, Any]:
         progress = device.validation_progress()
         if progress is None:
             raise HTTPException(404, "no validation is running")
         return _progress_json(progress)
 
-    @app.post("/api/validations/current", dependencies=api, status_code=201)
+    @app.post(
+        "/api/validations/current", dependencies=api, status_code=201, responses={**CONFLICT, **UNKNOWN_LINE}
+    )
     def start(body: StartRequest, request: Request) -> dict[str, Any]:
         lines = [line.line_id for line in device.current_calibration().lines]
         if body.line_id not in lines:
@@ -68,7 +81,7 @@ def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> N
         logger.info("validation of line %s started from %s", body.line_id, _client(request))
         return _progress_json(progress)
 
-    @app.put("/api/validations/current/reference", dependencies=api)
+    @app.put("/api/validations/current/reference", dependencies=api, responses=CONFLICT)
     def reference(body: ReferenceCount) -> dict[str, Any]:
         try:
             progress = device.update_validation(body.reference_in, body.reference_out)
@@ -76,7 +89,7 @@ def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> N
             raise HTTPException(409, str(exc)) from exc
         return _progress_json(progress)
 
-    @app.post("/api/validations/current/finish", dependencies=api, status_code=201)
+    @app.post("/api/validations/current/finish", dependencies=api, status_code=201, responses=CONFLICT)
     def finish(body: ReferenceCount) -> dict[str, Any]:
         try:
             record = device.finish_validation(body.reference_in, body.reference_out)
@@ -84,7 +97,7 @@ def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> N
             raise HTTPException(409, str(exc)) from exc
         return validation_document(record)
 
-    @app.delete("/api/validations/current", dependencies=api, status_code=204)
+    @app.delete("/api/validations/current", dependencies=api, status_code=204, responses=NOT_RUNNING)
     def cancel() -> Response:
         if not device.cancel_validation():
             raise HTTPException(404, "no validation is running")
