@@ -232,6 +232,7 @@ class Delivery:
 
     def _step(self) -> None:
         now_s = self._monotonic()
+        self._outbox.retry_writes()  # intervals held in memory while the disk was full
         self._record_acks()
         generation = self._publisher.generation
         if generation != self._generation:

@@ -1,40 +1,60 @@
 """Durable outbox: every closed interval is committed to SQLite before anything is published.
 
 One row per interval: a per-device sequence number assigned in the same transaction as the insert,
-the interval as canonical JSON (`codec`), when it was committed and when the broker acknowledged
-it (NULL until the PUBACK). WAL journal with `synchronous=FULL`: a commit that returned survives
-SIGKILL and power loss, and everything not acknowledged is handed out again, oldest first.
+the interval as canonical JSON (`codec`), a checksum of both (`checksum`), when it was committed
+and when the broker acknowledged it (NULL until the PUBACK). WAL journal with `synchronous=FULL`:
+a commit that returned survives SIGKILL and power loss, and everything not acknowledged is handed
+out again, oldest first.
 
-Policies (README, D-010 to D-013):
+Policies (README, D-010 to D-013, D-046 to D-048):
 - Full (`max_rows`): the oldest delivered rows are deleted first; if only undelivered rows remain,
   the oldest undelivered rows are dropped with an ERROR log and the persisted
   `dropped_undelivered` counter grows. Never silently.
-- Disk full on insert: delivered rows are deleted and the insert retried once; if it still fails,
-  or the database is read-only, `OutboxError` (counted in `write_errors`); the caller goes on.
-- A corrupt file at open is renamed `<name>.corrupt-<UTC timestamp>` (never deleted) and a new
-  outbox is created.
+- Disk full or read-only on insert: the WAL is checkpointed, delivered rows are deleted and the
+  insert retried once; if it still fails the interval is held in memory (`unwritten`) with its
+  own sequence number, made safe first in the watermark file (`watermark`), published like any
+  row, and written as soon as the disk takes writes. Each such failure counts a write error
+  (persisted). A held interval lost (queue overflow, stop on a full disk) leaves a seq gap.
+- A row whose checksum fails is moved to the `quarantine` table, logged and counted, never sent.
+- A corrupt file at open is renamed `<name>.corrupt-<UTC timestamp>` (never deleted), a new
+  outbox is created and the old file's undelivered rows are salvaged into it (`salvage`).
+- The interval being counted can be saved (`save_open_interval`, one row, replaced each time);
+  found at open, it was cut short by a crash and is committed as a row of its own.
 - A new outbox starts its sequence at its creation time in milliseconds since the epoch, so ids
   stay unique when a database is lost or replaced.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from edge.deliver.codec import interval_from_json, interval_to_json, iso_utc
-from edge.deliver.sqlite_file import SQLITE_FULL, error_code, open_outbox_database, transaction
+from edge.deliver.checksum import row_checksum
+from edge.deliver.codec import interval_to_json, iso_utc
+from edge.deliver.outbox_rows import OutboxRow, RowReader, StoredRow
+from edge.deliver.salvage import salvage_outbox
+from edge.deliver.sqlite_file import (
+    SQLITE_FULL,
+    checkpoint,
+    error_code,
+    open_outbox_database,
+    transaction,
+)
 from edge.deliver.status import OutboxStats
+from edge.deliver.unwritten import UnwrittenQueue, UnwrittenRow
+from edge.deliver.watermark import Marks, WatermarkFile
 from edge.errors import OutboxError
 from edge.records import IntervalCount
+
+__all__ = ["OUTBOX_FILE", "OutboxRow", "SqliteOutbox", "default_outbox_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,27 +74,12 @@ def default_outbox_path() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "footfall" / OUTBOX_FILE
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One undelivered interval as stored: its sequence number, interval and commit time (UTC)."""
-
-    seq: int
-    device_id: str
-    interval: IntervalCount
-    created_at: datetime
-
-    @property
-    def message_id(self) -> str:
-        """Stable unique id consumers de-duplicate by: `{device_id}:{seq}`."""
-        return f"{self.device_id}:{self.seq}"
-
-
 class SqliteOutbox:
     """Durable, size-capped queue of interval counts for one device; thread-safe.
 
     Example:
         >>> outbox = SqliteOutbox(tmp / "outbox.sqlite3", device_id="cam-1")  # doctest: +SKIP
-        >>> seq = outbox.enqueue(interval)  # committed durably before it returns
+        >>> seq = outbox.enqueue(interval)  # committed durably (or held, see above) before it returns
         >>> outbox.mark_delivered(seq)  # after the broker's PUBACK
     """
 
@@ -85,6 +90,7 @@ class SqliteOutbox:
         device_id: str,
         max_rows: int = 100_000,
         retention_s: float = 7 * 86400.0,
+        memory_rows: int = 1440,
         wall_clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         """Open (or create) the outbox; raises OutboxError if the file cannot be opened or created.
@@ -94,6 +100,8 @@ class SqliteOutbox:
             device_id: the device whose rows this outbox holds (prefix of message ids).
             max_rows: most rows kept (see the module docstring for the policy when full).
             retention_s: seconds a delivered row is kept before `prune` deletes it.
+            memory_rows: most intervals held in memory while the disk takes no writes (a day of
+                1-minute intervals by default, about 1.5 MB); at most `max_rows`.
             wall_clock: UTC now, injectable for tests.
         """
         if not device_id:
@@ -108,9 +116,22 @@ class SqliteOutbox:
         self._retention_s = retention_s
         self._wall_clock = wall_clock
         self._lock = threading.RLock()
-        self._write_errors = 0
-        self._conn: sqlite3.Connection | None = open_outbox_database(self._path, wall_clock)
+        self._unwritten = UnwrittenQueue(min(memory_rows, max_rows))
+        opened = open_outbox_database(self._path, wall_clock)
+        self._conn: sqlite3.Connection | None = opened.conn
+        self._reader = RowReader(device_id, self._path, wall_clock)
+        self._marks = WatermarkFile(self._path.with_name(self._path.name + "-marks"))
+        marks = self._marks.read()
+        self._seq_floor = marks.last_seq
+        self._write_errors = max(marks.write_errors, self._counter("write_errors"))
+        self._dropped = max(marks.dropped_undelivered, self._counter("dropped_undelivered"))
         self._rows = self._count_rows()
+        self._holding_since: str | None = None
+        # Acknowledged rows the disk did not let us mark yet: never handed out again meanwhile.
+        self._acks_unrecorded: set[int] = set()
+        if opened.moved_aside is not None:
+            self._salvage(opened.moved_aside)
+        self._recover_open_interval()
 
     @property
     def path(self) -> Path:
@@ -129,44 +150,99 @@ class SqliteOutbox:
         self.close()
 
     def close(self) -> None:
-        """Close the database; further calls raise OutboxError."""
+        """Write what is held if possible, truncate the WAL, close; further calls raise OutboxError."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._conn is None:
+                return
+            self.retry_writes()
+            if len(self._unwritten):
+                self._lose_held_at_close()
+            checkpoint(self._conn)
+            self._conn.close()
+            self._conn = None
+            self._marks.close()
 
     def enqueue(self, interval: IntervalCount) -> int:
-        """Commit one interval durably and return its sequence number.
+        """Commit one interval durably, or hold it in memory if the disk takes no writes.
+
+        Returns its sequence number either way.
 
         Raises:
             ValueError: the interval has naive datetimes or NaN/infinite numbers.
-            OutboxError: the row could not be committed (disk full, read-only); it is lost, logged
-                by the caller and counted in `write_errors`.
+            OutboxError: the outbox is closed.
+        """
+        body = interval_to_json(interval)
+        created_at = self._wall_clock().timestamp()
+        with self._lock:
+            conn = self._connection()
+            if len(self._unwritten) and not self._flush_unwritten(conn):
+                return self._hold(interval, body, created_at, "earlier intervals still wait for the disk")
+            try:
+                return self._insert(conn, interval, body, created_at)
+            except sqlite3.Error as exc:
+                failure = exc
+            if error_code(failure) == SQLITE_FULL:
+                freed = self._free_space(conn)
+                logger.warning(
+                    "outbox %s: disk full; deleted %d delivered rows and retrying", self._path, freed
+                )
+                try:
+                    return self._insert(conn, interval, body, created_at)
+                except sqlite3.Error as exc:
+                    failure = exc
+            return self._hold(interval, body, created_at, str(failure))
+
+    def retry_writes(self) -> bool:
+        """Write what waits in memory (held intervals, acknowledgements); True when nothing waits."""
+        with self._lock:
+            conn = self._connection()
+            if self._acks_unrecorded:
+                self._record_acks(conn, set())
+            if len(self._unwritten):
+                self._flush_unwritten(conn)
+            return not len(self._unwritten) and not self._acks_unrecorded
+
+    def save_open_interval(self, interval: IntervalCount) -> None:
+        """Replace the saved copy of the interval being counted (one row, one small transaction).
+
+        Raises:
+            ValueError: a malformed interval (naive time, NaN).
+            OutboxError: it could not be saved (disk full, read-only); counting goes on.
         """
         body = interval_to_json(interval)
         with self._lock:
             conn = self._connection()
             try:
-                return self._insert(conn, interval, body)
+                with transaction(conn):
+                    conn.execute(
+                        "INSERT INTO open_interval (device_id, interval_start, body, checksum, saved_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                        "interval_start = excluded.interval_start, body = excluded.body, "
+                        "checksum = excluded.checksum, saved_at = excluded.saved_at",
+                        (
+                            self._device_id,
+                            iso_utc(interval.start),
+                            body,
+                            row_checksum(self._device_id, 0, body),
+                            self._wall_clock().timestamp(),
+                        ),
+                    )
             except sqlite3.Error as exc:
-                if error_code(exc) == SQLITE_FULL and self._free_delivered(conn) > 0:
-                    logger.warning("outbox %s: disk full; deleted delivered rows and retrying", self._path)
-                    return self._insert_or_raise(conn, interval, body)
-                raise self._write_failure(interval, exc) from exc
+                raise OutboxError(f"cannot save the open interval in the outbox {self._path}: {exc}") from exc
 
     def pending(self, limit: int) -> tuple[OutboxRow, ...]:
-        """Up to `limit` undelivered rows, lowest sequence number first."""
+        """Up to `limit` undelivered rows, lowest sequence number first (held ones included)."""
         with self._lock, self._reading("read pending rows from"):
-            rows = (
-                self._connection()
-                .execute(
-                    "SELECT seq, body, created_at FROM outbox WHERE device_id = ? AND delivered_at IS NULL "
-                    "ORDER BY seq LIMIT ?",
-                    (self._device_id, limit),
-                )
-                .fetchall()
-            )
-            return tuple(row for row in map(self._decode, rows) if row is not None)
+            conn = self._connection()
+            stored = conn.execute(
+                "SELECT seq, body, created_at, checksum FROM outbox WHERE device_id = ? "
+                "AND delivered_at IS NULL ORDER BY seq LIMIT ?",
+                (self._device_id, limit + len(self._acks_unrecorded)),
+            ).fetchall()
+            fresh = [StoredRow(*item) for item in stored if item[0] not in self._acks_unrecorded]
+            rows = [row for row in (self._reader.decode(conn, item) for item in fresh) if row]
+            rows += [self._reader.held(row) for row in self._unwritten.undelivered()]
+            return tuple(sorted(rows, key=lambda row: row.seq)[:limit])
 
     def mark_delivered(self, seq: int) -> bool:
         """Record the broker's acknowledgement of one row; False if it was unknown or already marked."""
@@ -175,27 +251,19 @@ class SqliteOutbox:
     def mark_delivered_many(self, seqs: Iterable[int]) -> int:
         """Record acknowledgements in one durable transaction; returns how many rows changed.
 
-        On a full disk the acknowledged rows are deleted instead (that frees space and needs none).
+        On a full disk the acknowledged rows are deleted instead (that frees space); if even that
+        fails, the acknowledgements are kept in memory (the rows are not handed out again) and
+        recorded by `retry_writes`. Rows held in memory are marked there and written as delivered.
         """
-        params = [(self._wall_clock().timestamp(), self._device_id, seq) for seq in seqs]
-        if not params:
-            return 0
+        now_s = self._wall_clock().timestamp()
+        wanted = set(seqs)
         with self._lock:
-            conn = self._connection()
-            try:
-                with transaction(conn):
-                    before = conn.total_changes
-                    conn.executemany(
-                        "UPDATE outbox SET delivered_at = ? WHERE device_id = ? AND seq = ? "
-                        "AND delivered_at IS NULL",
-                        params,
-                    )
-                    return conn.total_changes - before
-            except sqlite3.Error as exc:
-                if error_code(exc) == SQLITE_FULL:
-                    return self._delete_acknowledged(conn, [seq for _, _, seq in params], exc)
-                self._write_errors += 1
-                raise OutboxError(f"cannot record deliveries in the outbox {self._path}: {exc}") from exc
+            held_before = {row.seq for row in self._unwritten.undelivered()}
+            held = self._unwritten.mark_delivered(wanted, now_s)
+            changed = len(held & held_before)
+            if wanted - held:
+                changed += self._record_acks(self._connection(), wanted - held)
+            return changed
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete delivered rows acknowledged more than `retention_s` ago; returns how many."""
@@ -210,31 +278,43 @@ class SqliteOutbox:
                         (self._device_id, cutoff),
                     ).rowcount
             except sqlite3.Error as exc:
-                self._write_errors += 1
                 raise OutboxError(f"cannot prune the outbox {self._path}: {exc}") from exc
             self._rows -= deleted
+            if deleted:
+                checkpoint(conn)  # deleting frees no space in WAL mode until the WAL is truncated
             return deleted
 
     def stats(self) -> OutboxStats:
-        """Backlog, age of the oldest undelivered row, drops and write errors."""
+        """Backlog, age of the oldest undelivered row, losses, write errors and salvage figures."""
         with self._lock, self._reading("read statistics of"):
             conn = self._connection()
             backlog, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE device_id = ? AND delivered_at IS NULL",
-                (self._device_id,),
+                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE device_id = ? AND delivered_at IS NULL "
+                "AND seq NOT IN (SELECT value FROM json_each(?))",
+                (self._device_id, json.dumps(sorted(self._acks_unrecorded))),
             ).fetchone()
-            last = conn.execute(
-                "SELECT last_seq FROM sequence WHERE device_id = ?", (self._device_id,)
-            ).fetchone()
-            age_s = None if oldest is None else max(0.0, self._wall_clock().timestamp() - oldest)
-            return OutboxStats(
-                backlog_rows=int(backlog),
-                oldest_undelivered_age_s=age_s,
-                dropped_undelivered=self._counter(conn, "dropped_undelivered"),
-                write_errors=self._write_errors,
-                last_seq=None if last is None else int(last[0]),
-                total_rows=self._rows,
+            waiting = [row for row in self._unwritten.rows() if row.delivered_at is None]
+            oldest_s = min(
+                [*([oldest] if oldest is not None else []), *(row.created_at for row in waiting)],
+                default=None,
             )
+            last = self._last_seq(conn)
+            return OutboxStats(
+                backlog_rows=int(backlog) + len(waiting),
+                oldest_undelivered_age_s=None
+                if oldest_s is None
+                else max(0.0, self._wall_clock().timestamp() - oldest_s),
+                dropped_undelivered=self._dropped,
+                write_errors=self._write_errors,
+                last_seq=None if last == 0 else last,
+                total_rows=self._rows + len(self._unwritten),
+                unwritten_rows=len(self._unwritten),
+                quarantined_rows=self._counter("quarantined") + self._reader.quarantine_pending,
+                salvaged_rows=self._counter("salvaged"),
+                unsalvaged_rows=self._counter("unsalvaged"),
+            )
+
+    # -- writing -------------------------------------------------------------------------------
 
     def _count_rows(self) -> int:
         with self._reading("count rows of"):
@@ -243,25 +323,49 @@ class SqliteOutbox:
             )
             return int(row.fetchone()[0])
 
-    # -- writing -------------------------------------------------------------------------------
-
-    def _insert(self, conn: sqlite3.Connection, interval: IntervalCount, body: str) -> int:
+    def _insert(self, conn: sqlite3.Connection, interval: IntervalCount, body: str, created_at: float) -> int:
         with transaction(conn):
-            freed, dropped = self._make_room(conn)
+            freed, dropped = self._make_room(conn, 1)
             seq = self._next_seq(conn)
-            conn.execute(
-                "INSERT INTO outbox (device_id, seq, interval_start, interval_end, body, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    self._device_id,
-                    seq,
-                    iso_utc(interval.start),
-                    iso_utc(interval.end),
-                    body,
-                    self._wall_clock().timestamp(),
-                ),
-            )
-        self._rows += 1 - freed - len(dropped)
+            self._write_row(conn, seq, interval.start, interval.end, body, created_at, None)
+            self._persist_counters(conn, len(dropped))
+        self._committed(1, freed, dropped)
+        return seq
+
+    def _write_row(
+        self,
+        conn: sqlite3.Connection,
+        seq: int,
+        start: datetime | str,
+        end: datetime | str,
+        body: str,
+        created_at: float,
+        delivered_at: float | None,
+        checksum: str | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO outbox (device_id, seq, interval_start, interval_end, body, created_at, "
+            "delivered_at, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self._device_id,
+                seq,
+                start if isinstance(start, str) else iso_utc(start),
+                end if isinstance(end, str) else iso_utc(end),
+                body,
+                created_at,
+                delivered_at,
+                checksum or row_checksum(self._device_id, seq, body),
+            ),
+        )
+        # The closed interval replaces the copy saved while it was open.
+        conn.execute(
+            "DELETE FROM open_interval WHERE device_id = ? AND interval_start <= ?",
+            (self._device_id, start if isinstance(start, str) else iso_utc(start)),
+        )
+
+    def _committed(self, added: int, freed: int, dropped: list[int]) -> None:
+        self._rows += added - freed - len(dropped)
+        self._dropped += len(dropped)
         if dropped:
             logger.error(
                 "outbox %s is full (%d rows, none delivered): dropped %d undelivered row(s), seq %d-%d; "
@@ -272,24 +376,18 @@ class SqliteOutbox:
                 dropped[0],
                 dropped[-1],
             )
-        return seq
 
-    def _insert_or_raise(self, conn: sqlite3.Connection, interval: IntervalCount, body: str) -> int:
-        try:
-            return self._insert(conn, interval, body)
-        except sqlite3.Error as exc:
-            raise self._write_failure(interval, exc) from exc
-
-    def _write_failure(self, interval: IntervalCount, exc: sqlite3.Error) -> OutboxError:
-        self._write_errors += 1
-        return OutboxError(
-            f"cannot commit the interval {iso_utc(interval.start)}/{iso_utc(interval.end)} to the outbox "
-            f"{self._path}: {exc}; the interval is lost"
+    def _persist_counters(self, conn: sqlite3.Connection, dropped_now: int) -> None:
+        """Store the loss totals with the write (they may have grown while the disk was full)."""
+        conn.executemany(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+            [("dropped_undelivered", self._dropped + dropped_now), ("write_errors", self._write_errors)],
         )
 
-    def _make_room(self, conn: sqlite3.Connection) -> tuple[int, list[int]]:
-        """Delete rows so one more fits; returns (delivered rows deleted, undelivered seqs dropped)."""
-        excess = self._rows + 1 - self._max_rows
+    def _make_room(self, conn: sqlite3.Connection, incoming: int) -> tuple[int, list[int]]:
+        """Delete rows so `incoming` more fit; returns (delivered rows deleted, undelivered seqs dropped)."""
+        excess = self._rows + incoming - self._max_rows
         if excess <= 0:
             return 0, []
         freed = conn.execute(
@@ -309,44 +407,81 @@ class SqliteOutbox:
         conn.executemany(
             "DELETE FROM outbox WHERE device_id = ? AND seq = ?", [(self._device_id, seq) for seq in dropped]
         )
-        self._add_to_counter(conn, "dropped_undelivered", len(dropped))
         return freed, dropped
 
     def _next_seq(self, conn: sqlite3.Connection) -> int:
+        """The next number: above the database's, the watermark's and every held row's."""
+        floor = max(self._seq_floor, self._unwritten.last_seq or 0)
         row = conn.execute(
-            "UPDATE sequence SET last_seq = last_seq + 1 WHERE device_id = ? RETURNING last_seq",
-            (self._device_id,),
+            "UPDATE sequence SET last_seq = MAX(last_seq, ?) + 1 WHERE device_id = ? RETURNING last_seq",
+            (floor, self._device_id),
         ).fetchone()
         if row is not None:
             return int(row[0])
-        first = int(self._wall_clock().timestamp() * 1000)
+        first = max(int(self._wall_clock().timestamp() * 1000), floor + 1)
         conn.execute("INSERT INTO sequence (device_id, last_seq) VALUES (?, ?)", (self._device_id, first))
         return first
 
-    def _free_delivered(self, conn: sqlite3.Connection) -> int:
-        """Delete every delivered row (disk full); returns how many, 0 if that failed too."""
+    def _last_seq(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT last_seq FROM sequence WHERE device_id = ?", (self._device_id,)).fetchone()
+        return max(0 if row is None else int(row[0]), self._seq_floor, self._unwritten.last_seq or 0)
+
+    def _free_space(self, conn: sqlite3.Connection) -> int:
+        """Disk full: truncate the WAL, delete every delivered row, truncate again; rows deleted."""
+        checkpoint(conn)
         try:
             with transaction(conn):
                 deleted = conn.execute(
                     "DELETE FROM outbox WHERE device_id = ? AND delivered_at IS NOT NULL", (self._device_id,)
                 ).rowcount
         except sqlite3.Error:
-            return 0
+            deleted = 0
         self._rows -= deleted
+        checkpoint(conn)
         return deleted
 
-    def _delete_acknowledged(self, conn: sqlite3.Connection, seqs: list[int], full: sqlite3.Error) -> int:
+    def _record_acks(self, conn: sqlite3.Connection, seqs: set[int]) -> int:
+        """Mark `seqs` (and acknowledgements kept from before) delivered; how many rows changed."""
+        todo = sorted(seqs | self._acks_unrecorded)
+        now_s = self._wall_clock().timestamp()
         try:
             with transaction(conn):
                 before = conn.total_changes
                 conn.executemany(
-                    "DELETE FROM outbox WHERE device_id = ? AND seq = ? AND delivered_at IS NULL",
-                    [(self._device_id, seq) for seq in seqs],
+                    "UPDATE outbox SET delivered_at = ? WHERE device_id = ? AND seq = ? "
+                    "AND delivered_at IS NULL",
+                    [(now_s, self._device_id, seq) for seq in todo],
                 )
-                deleted = conn.total_changes - before
+                changed = conn.total_changes - before
         except sqlite3.Error as exc:
-            self._write_errors += 1
-            raise OutboxError(f"cannot record deliveries in the outbox {self._path}: {exc}") from full
+            if error_code(exc) != SQLITE_FULL:
+                return self._keep_acks(seqs, exc)
+            try:
+                changed = self._delete_acknowledged(conn, todo)
+            except sqlite3.Error as again:
+                return self._keep_acks(seqs, again)
+        known = len(self._acks_unrecorded)
+        self._acks_unrecorded.clear()
+        return max(0, changed - known)
+
+    def _keep_acks(self, seqs: set[int], exc: sqlite3.Error) -> int:
+        if not self._acks_unrecorded:
+            logger.warning(
+                "outbox %s cannot record deliveries (%s): kept in memory until it can", self._path, exc
+            )
+        new = seqs - self._acks_unrecorded
+        self._acks_unrecorded |= seqs
+        return len(new)
+
+    def _delete_acknowledged(self, conn: sqlite3.Connection, seqs: list[int]) -> int:
+        """Disk full: delete acknowledged rows instead of marking them (raises sqlite3.Error)."""
+        with transaction(conn):
+            before = conn.total_changes
+            conn.executemany(
+                "DELETE FROM outbox WHERE device_id = ? AND seq = ? AND delivered_at IS NULL",
+                [(self._device_id, seq) for seq in seqs],
+            )
+            deleted = conn.total_changes - before
         self._rows -= deleted
         logger.warning(
             "outbox %s: disk full; deleted %d acknowledged row(s) instead of marking them",
@@ -355,11 +490,155 @@ class SqliteOutbox:
         )
         return deleted
 
-    def _add_to_counter(self, conn: sqlite3.Connection, name: str, amount: int) -> None:
-        conn.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            (name, amount),
+    # -- held in memory (disk full) ---------------------------------------------------------------
+
+    def _hold(self, interval: IntervalCount, body: str, created_at: float, reason: str) -> int:
+        """Keep an interval the disk refused in memory, under a number made safe in the watermark."""
+        seq = self._last_seq(self._connection()) + 1
+        self._write_errors += 1
+        self._seq_floor = seq
+        announced = self._write_marks()
+        overflow = self._unwritten.hold(UnwrittenRow(seq, interval, body, created_at, announced))
+        if overflow is not None:
+            self._dropped += 1
+            self._write_marks()
+            logger.error(
+                "outbox %s: %d intervals wait for the disk, the most held: dropped seq %d (%s), it will "
+                "never be sent",
+                self._path,
+                len(self._unwritten),
+                overflow.seq,
+                iso_utc(overflow.interval.start),
+            )
+        if self._holding_since is None:
+            self._holding_since = iso_utc(interval.start)
+            logger.error(
+                "outbox %s cannot write (%s): holding closed intervals in memory (up to %d) and publishing "
+                "them%s until the disk takes writes again",
+                self._path,
+                reason,
+                self._unwritten.capacity,
+                "" if announced else " (not: the watermark file cannot be written either)",
+            )
+        return seq
+
+    def _write_marks(self) -> bool:
+        return self._marks.write(Marks(self._seq_floor, self._write_errors, self._dropped))
+
+    def _flush_unwritten(self, conn: sqlite3.Connection) -> bool:
+        """Write every held interval in one transaction; False (nothing changed) if it failed."""
+        held = self._unwritten.rows()
+        try:
+            with transaction(conn):
+                freed, dropped = self._make_room(conn, len(held))
+                for row in held:
+                    self._write_row(
+                        conn,
+                        row.seq,
+                        row.interval.start,
+                        row.interval.end,
+                        row.body,
+                        row.created_at,
+                        row.delivered_at,
+                    )
+                conn.execute(
+                    "INSERT INTO sequence (device_id, last_seq) VALUES (?, ?) ON CONFLICT (device_id) "
+                    "DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
+                    (self._device_id, held[-1].seq),
+                )
+                self._persist_counters(conn, len(dropped))
+        except sqlite3.Error:
+            return False
+        self._committed(len(held), freed, dropped)
+        self._unwritten.clear()
+        logger.warning(
+            "outbox %s takes writes again: wrote the %d interval(s) held in memory since %s",
+            self._path,
+            len(held),
+            self._holding_since,
+        )
+        self._holding_since = None
+        return True
+
+    def _lose_held_at_close(self) -> None:
+        held = self._unwritten.rows()
+        lost = [row for row in held if row.delivered_at is None]
+        self._dropped += len(lost)
+        self._write_marks()
+        self._unwritten.clear()
+        if lost:
+            logger.error(
+                "outbox %s still takes no writes at stop: %d undelivered interval(s) held in memory are "
+                "lost, seq %d-%d (a gap consumers can see)",
+                self._path,
+                len(lost),
+                lost[0].seq,
+                lost[-1].seq,
+            )
+
+    # -- at open ------------------------------------------------------------------------------
+
+    def _salvage(self, damaged: Path) -> None:
+        found = salvage_outbox(damaged, self._device_id)
+        self._seq_floor = max(self._seq_floor, found.last_seq or 0)
+        conn = self._connection()
+        try:
+            with transaction(conn):
+                for row in found.rows:
+                    self._write_row(
+                        conn, row.seq, row.interval_start, row.interval_end, row.body, row.created_at, None,
+                        row.checksum,
+                    )  # fmt: skip
+                for name, amount in (("salvaged", len(found.rows)), ("unsalvaged", found.unsaved)):
+                    conn.execute(
+                        "INSERT INTO counters (name, value) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                        (name, amount),
+                    )
+        except sqlite3.Error as exc:
+            logger.error("cannot store the rows salvaged from %s: %s; the file is kept", damaged, exc)
+            return
+        self._rows += len(found.rows)
+        unknown = found.method == "nothing readable"
+        log = logger.error if found.unsaved or unknown else logger.warning
+        log(
+            "salvaged %d undelivered row(s) from the damaged outbox %s (%s); %s",
+            len(found.rows),
+            damaged,
+            found.method,
+            "nothing could be read from it: an unknown number of intervals is lost"
+            if unknown
+            else f"{found.unsaved} sequence number(s) in it could not be read",
+        )
+
+    def _recover_open_interval(self) -> None:
+        """An interval saved while open and never closed was cut short by a crash: commit it."""
+        conn = self._connection()
+        with self._reading("read the open interval of"):
+            row = conn.execute(
+                "SELECT body, checksum FROM open_interval WHERE device_id = ?", (self._device_id,)
+            ).fetchone()
+        if row is None:
+            return
+        interval = self._reader.open_interval(row[0], row[1])
+        try:
+            if interval is None:
+                with transaction(conn):
+                    conn.execute("DELETE FROM open_interval WHERE device_id = ?", (self._device_id,))
+                return
+            seq = self._insert(conn, interval, row[0], self._wall_clock().timestamp())
+        except sqlite3.Error as exc:
+            logger.error(
+                "cannot commit the interval open at the last crash: %s; retried at the next start", exc
+            )
+            return
+        logger.warning(
+            "the last run ended without closing its interval %s: committed as seq %d with the %.0f s "
+            "observed until its last save (coverage %.2f)",
+            iso_utc(interval.start),
+            seq,
+            interval.quality.observed_s,
+            interval.quality.coverage,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -376,33 +655,6 @@ class SqliteOutbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot {what} the outbox {self._path}: {exc}") from exc
 
-    def _counter(self, conn: sqlite3.Connection, name: str) -> int:
-        row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+    def _counter(self, name: str) -> int:
+        row = self._connection().execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return 0 if row is None else int(row[0])
-
-    def _decode(self, row: tuple[int, str, float]) -> OutboxRow | None:
-        seq, body, created_at = row
-        try:
-            interval = interval_from_json(body)
-        except ValueError as exc:
-            self._drop_unreadable(seq, exc)
-            return None
-        return OutboxRow(
-            seq=int(seq),
-            device_id=self._device_id,
-            interval=interval,
-            created_at=datetime.fromtimestamp(created_at, UTC),
-        )
-
-    def _drop_unreadable(self, seq: int, exc: ValueError) -> None:
-        logger.error(
-            "outbox %s: row seq %d cannot be decoded (%s); dropped, it will never be sent",
-            self._path,
-            seq,
-            exc,
-        )
-        conn = self._connection()
-        with transaction(conn):
-            conn.execute("DELETE FROM outbox WHERE device_id = ? AND seq = ?", (self._device_id, seq))
-            self._add_to_counter(conn, "dropped_undelivered", 1)
-        self._rows -= 1
