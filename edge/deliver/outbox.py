@@ -26,20 +26,20 @@ Policies (README, D-010 to D-013, D-046 to D-048):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from edge.deliver.checksum import row_checksum
 from edge.deliver.codec import interval_to_json, iso_utc
+from edge.deliver.held import HeldIntervals
 from edge.deliver.outbox_rows import OutboxRow, RowReader, StoredRow
+from edge.deliver.outbox_sql import OutboxTables
 from edge.deliver.salvage import salvage_outbox
 from edge.deliver.sqlite_file import (
     SQLITE_FULL,
@@ -49,8 +49,6 @@ from edge.deliver.sqlite_file import (
     transaction,
 )
 from edge.deliver.status import OutboxStats
-from edge.deliver.unwritten import UnwrittenQueue, UnwrittenRow
-from edge.deliver.watermark import Marks, WatermarkFile
 from edge.errors import OutboxError
 from edge.records import IntervalCount
 
@@ -116,19 +114,21 @@ class SqliteOutbox:
         self._retention_s = retention_s
         self._wall_clock = wall_clock
         self._lock = threading.RLock()
-        self._unwritten = UnwrittenQueue(min(memory_rows, max_rows))
+        self._tables = OutboxTables(device_id)
+        # Acknowledged rows the disk did not let us mark yet: never handed out again meanwhile.
+        self._acks_unrecorded: set[int] = set()
         opened = open_outbox_database(self._path, wall_clock)
         self._conn: sqlite3.Connection | None = opened.conn
         self._reader = RowReader(device_id, self._path, wall_clock)
-        self._marks = WatermarkFile(self._path.with_name(self._path.name + "-marks"))
-        marks = self._marks.read()
-        self._seq_floor = marks.last_seq
-        self._write_errors = max(marks.write_errors, self._counter("write_errors"))
-        self._dropped = max(marks.dropped_undelivered, self._counter("dropped_undelivered"))
-        self._rows = self._count_rows()
-        self._holding_since: str | None = None
-        # Acknowledged rows the disk did not let us mark yet: never handed out again meanwhile.
-        self._acks_unrecorded: set[int] = set()
+        with self._reading("read"):
+            self._held = HeldIntervals(
+                self._path,
+                min(memory_rows, max_rows),
+                write_errors=self._counter("write_errors"),
+                dropped=self._counter("dropped_undelivered"),
+            )
+            self._unwritten = self._held.queue
+            self._rows = self._tables.count(opened.conn)
         if opened.moved_aside is not None:
             self._salvage(opened.moved_aside)
         self._recover_open_interval()
@@ -156,11 +156,11 @@ class SqliteOutbox:
                 return
             self.retry_writes()
             if len(self._unwritten):
-                self._lose_held_at_close()
+                self._held.lose_all()
             checkpoint(self._conn)
             self._conn.close()
             self._conn = None
-            self._marks.close()
+            self._held.close()
 
     def enqueue(self, interval: IntervalCount) -> int:
         """Commit one interval durably, or hold it in memory if the disk takes no writes.
@@ -214,19 +214,7 @@ class SqliteOutbox:
             conn = self._connection()
             try:
                 with transaction(conn):
-                    conn.execute(
-                        "INSERT INTO open_interval (device_id, interval_start, body, checksum, saved_at) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                        "interval_start = excluded.interval_start, body = excluded.body, "
-                        "checksum = excluded.checksum, saved_at = excluded.saved_at",
-                        (
-                            self._device_id,
-                            iso_utc(interval.start),
-                            body,
-                            row_checksum(self._device_id, 0, body),
-                            self._wall_clock().timestamp(),
-                        ),
-                    )
+                    self._tables.save_open(conn, interval.start, body, self._wall_clock().timestamp())
             except sqlite3.Error as exc:
                 raise OutboxError(f"cannot save the open interval in the outbox {self._path}: {exc}") from exc
 
@@ -234,11 +222,7 @@ class SqliteOutbox:
         """Up to `limit` undelivered rows, lowest sequence number first (held ones included)."""
         with self._lock, self._reading("read pending rows from"):
             conn = self._connection()
-            stored = conn.execute(
-                "SELECT seq, body, created_at, checksum FROM outbox WHERE device_id = ? "
-                "AND delivered_at IS NULL ORDER BY seq LIMIT ?",
-                (self._device_id, limit + len(self._acks_unrecorded)),
-            ).fetchall()
+            stored = self._tables.undelivered(conn, limit + len(self._acks_unrecorded))
             fresh = [StoredRow(*item) for item in stored if item[0] not in self._acks_unrecorded]
             rows = [row for row in (self._reader.decode(conn, item) for item in fresh) if row]
             rows += [self._reader.held(row) for row in self._unwritten.undelivered()]
@@ -272,11 +256,7 @@ class SqliteOutbox:
             conn = self._connection()
             try:
                 with transaction(conn):
-                    deleted = conn.execute(
-                        "DELETE FROM outbox WHERE device_id = ? AND delivered_at IS NOT NULL "
-                        "AND delivered_at < ?",
-                        (self._device_id, cutoff),
-                    ).rowcount
+                    deleted = self._tables.delete_delivered_before(conn, cutoff)
             except sqlite3.Error as exc:
                 raise OutboxError(f"cannot prune the outbox {self._path}: {exc}") from exc
             self._rows -= deleted
@@ -288,25 +268,18 @@ class SqliteOutbox:
         """Backlog, age of the oldest undelivered row, losses, write errors and salvage figures."""
         with self._lock, self._reading("read statistics of"):
             conn = self._connection()
-            backlog, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE device_id = ? AND delivered_at IS NULL "
-                "AND seq NOT IN (SELECT value FROM json_each(?))",
-                (self._device_id, json.dumps(sorted(self._acks_unrecorded))),
-            ).fetchone()
-            waiting = [row for row in self._unwritten.rows() if row.delivered_at is None]
-            oldest_s = min(
-                [*([oldest] if oldest is not None else []), *(row.created_at for row in waiting)],
-                default=None,
-            )
+            backlog, oldest = self._tables.backlog(conn, self._acks_unrecorded)
+            waiting = [row.created_at for row in self._unwritten.rows() if row.delivered_at is None]
+            oldest_s = min([*([] if oldest is None else [oldest]), *waiting], default=None)
             last = self._last_seq(conn)
             return OutboxStats(
-                backlog_rows=int(backlog) + len(waiting),
+                backlog_rows=backlog + len(waiting),
                 oldest_undelivered_age_s=None
                 if oldest_s is None
                 else max(0.0, self._wall_clock().timestamp() - oldest_s),
-                dropped_undelivered=self._dropped,
-                write_errors=self._write_errors,
-                last_seq=None if last == 0 else last,
+                dropped_undelivered=self._held.dropped,
+                write_errors=self._held.write_errors,
+                last_seq=last or None,
                 total_rows=self._rows + len(self._unwritten),
                 unwritten_rows=len(self._unwritten),
                 quarantined_rows=self._counter("quarantined") + self._reader.quarantine_pending,
@@ -316,56 +289,19 @@ class SqliteOutbox:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _count_rows(self) -> int:
-        with self._reading("count rows of"):
-            row = self._connection().execute(
-                "SELECT COUNT(*) FROM outbox WHERE device_id = ?", (self._device_id,)
-            )
-            return int(row.fetchone()[0])
-
     def _insert(self, conn: sqlite3.Connection, interval: IntervalCount, body: str, created_at: float) -> int:
         with transaction(conn):
             freed, dropped = self._make_room(conn, 1)
-            seq = self._next_seq(conn)
-            self._write_row(conn, seq, interval.start, interval.end, body, created_at, None)
-            self._persist_counters(conn, len(dropped))
+            first = int(self._wall_clock().timestamp() * 1000)
+            seq = self._tables.next_seq(conn, self._held.last_seq, first)
+            self._tables.insert(conn, seq, interval.start, interval.end, body, created_at)
+            self._tables.raise_counters(conn, self._held.totals(len(dropped)))
         self._committed(1, freed, dropped)
         return seq
 
-    def _write_row(
-        self,
-        conn: sqlite3.Connection,
-        seq: int,
-        start: datetime | str,
-        end: datetime | str,
-        body: str,
-        created_at: float,
-        delivered_at: float | None,
-        checksum: str | None = None,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO outbox (device_id, seq, interval_start, interval_end, body, created_at, "
-            "delivered_at, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                self._device_id,
-                seq,
-                start if isinstance(start, str) else iso_utc(start),
-                end if isinstance(end, str) else iso_utc(end),
-                body,
-                created_at,
-                delivered_at,
-                checksum or row_checksum(self._device_id, seq, body),
-            ),
-        )
-        # The closed interval replaces the copy saved while it was open.
-        conn.execute(
-            "DELETE FROM open_interval WHERE device_id = ? AND interval_start <= ?",
-            (self._device_id, start if isinstance(start, str) else iso_utc(start)),
-        )
-
     def _committed(self, added: int, freed: int, dropped: list[int]) -> None:
         self._rows += added - freed - len(dropped)
-        self._dropped += len(dropped)
+        self._held.dropped += len(dropped)
         if dropped:
             logger.error(
                 "outbox %s is full (%d rows, none delivered): dropped %d undelivered row(s), seq %d-%d; "
@@ -377,63 +313,26 @@ class SqliteOutbox:
                 dropped[-1],
             )
 
-    def _persist_counters(self, conn: sqlite3.Connection, dropped_now: int) -> None:
-        """Store the loss totals with the write (they may have grown while the disk was full)."""
-        conn.executemany(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
-            [("dropped_undelivered", self._dropped + dropped_now), ("write_errors", self._write_errors)],
-        )
-
     def _make_room(self, conn: sqlite3.Connection, incoming: int) -> tuple[int, list[int]]:
         """Delete rows so `incoming` more fit; returns (delivered rows deleted, undelivered seqs dropped)."""
         excess = self._rows + incoming - self._max_rows
         if excess <= 0:
             return 0, []
-        freed = conn.execute(
-            "DELETE FROM outbox WHERE device_id = ? AND seq IN (SELECT seq FROM outbox WHERE device_id = ? "
-            "AND delivered_at IS NOT NULL ORDER BY seq LIMIT ?)",
-            (self._device_id, self._device_id, excess),
-        ).rowcount
+        freed = self._tables.delete_oldest_delivered(conn, excess)
         if freed >= excess:
             return freed, []
-        dropped = [
-            int(seq)
-            for (seq,) in conn.execute(
-                "SELECT seq FROM outbox WHERE device_id = ? AND delivered_at IS NULL ORDER BY seq LIMIT ?",
-                (self._device_id, excess - freed),
-            )
-        ]
-        conn.executemany(
-            "DELETE FROM outbox WHERE device_id = ? AND seq = ?", [(self._device_id, seq) for seq in dropped]
-        )
-        return freed, dropped
-
-    def _next_seq(self, conn: sqlite3.Connection) -> int:
-        """The next number: above the database's, the watermark's and every held row's."""
-        floor = max(self._seq_floor, self._unwritten.last_seq or 0)
-        row = conn.execute(
-            "UPDATE sequence SET last_seq = MAX(last_seq, ?) + 1 WHERE device_id = ? RETURNING last_seq",
-            (floor, self._device_id),
-        ).fetchone()
-        if row is not None:
-            return int(row[0])
-        first = max(int(self._wall_clock().timestamp() * 1000), floor + 1)
-        conn.execute("INSERT INTO sequence (device_id, last_seq) VALUES (?, ?)", (self._device_id, first))
-        return first
+        return freed, self._tables.drop_oldest_undelivered(conn, excess - freed)
 
     def _last_seq(self, conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT last_seq FROM sequence WHERE device_id = ?", (self._device_id,)).fetchone()
-        return max(0 if row is None else int(row[0]), self._seq_floor, self._unwritten.last_seq or 0)
+        """The highest number given out: stored, in the watermark, or held."""
+        return max(self._tables.last_seq(conn), self._held.last_seq)
 
     def _free_space(self, conn: sqlite3.Connection) -> int:
         """Disk full: truncate the WAL, delete every delivered row, truncate again; rows deleted."""
         checkpoint(conn)
         try:
             with transaction(conn):
-                deleted = conn.execute(
-                    "DELETE FROM outbox WHERE device_id = ? AND delivered_at IS NOT NULL", (self._device_id,)
-                ).rowcount
+                deleted = self._tables.delete_all_delivered(conn)
         except sqlite3.Error:
             deleted = 0
         self._rows -= deleted
@@ -441,25 +340,27 @@ class SqliteOutbox:
         return deleted
 
     def _record_acks(self, conn: sqlite3.Connection, seqs: set[int]) -> int:
-        """Mark `seqs` (and acknowledgements kept from before) delivered; how many rows changed."""
+        """Mark `seqs` (and acknowledgements kept from before) delivered; how many rows changed.
+
+        On a full disk the rows are deleted instead (that needs no space); if that fails too, or
+        the disk is read-only, the acknowledgements are kept in memory.
+        """
         todo = sorted(seqs | self._acks_unrecorded)
-        now_s = self._wall_clock().timestamp()
         try:
             with transaction(conn):
-                before = conn.total_changes
-                conn.executemany(
-                    "UPDATE outbox SET delivered_at = ? WHERE device_id = ? AND seq = ? "
-                    "AND delivered_at IS NULL",
-                    [(now_s, self._device_id, seq) for seq in todo],
-                )
-                changed = conn.total_changes - before
+                changed = self._tables.mark_delivered(conn, todo, self._wall_clock().timestamp())
         except sqlite3.Error as exc:
             if error_code(exc) != SQLITE_FULL:
                 return self._keep_acks(seqs, exc)
             try:
-                changed = self._delete_acknowledged(conn, todo)
+                with transaction(conn):
+                    changed = self._tables.delete_undelivered(conn, todo)
             except sqlite3.Error as again:
                 return self._keep_acks(seqs, again)
+            self._rows -= changed
+            logger.warning(
+                "outbox %s: disk full; deleted %d acknowledged row(s) instead", self._path, changed
+            )
         known = len(self._acks_unrecorded)
         self._acks_unrecorded.clear()
         return max(0, changed - known)
@@ -473,57 +374,12 @@ class SqliteOutbox:
         self._acks_unrecorded |= seqs
         return len(new)
 
-    def _delete_acknowledged(self, conn: sqlite3.Connection, seqs: list[int]) -> int:
-        """Disk full: delete acknowledged rows instead of marking them (raises sqlite3.Error)."""
-        with transaction(conn):
-            before = conn.total_changes
-            conn.executemany(
-                "DELETE FROM outbox WHERE device_id = ? AND seq = ? AND delivered_at IS NULL",
-                [(self._device_id, seq) for seq in seqs],
-            )
-            deleted = conn.total_changes - before
-        self._rows -= deleted
-        logger.warning(
-            "outbox %s: disk full; deleted %d acknowledged row(s) instead of marking them",
-            self._path,
-            deleted,
-        )
-        return deleted
-
     # -- held in memory (disk full) ---------------------------------------------------------------
 
     def _hold(self, interval: IntervalCount, body: str, created_at: float, reason: str) -> int:
-        """Keep an interval the disk refused in memory, under a number made safe in the watermark."""
         seq = self._last_seq(self._connection()) + 1
-        self._write_errors += 1
-        self._seq_floor = seq
-        announced = self._write_marks()
-        overflow = self._unwritten.hold(UnwrittenRow(seq, interval, body, created_at, announced))
-        if overflow is not None:
-            self._dropped += 1
-            self._write_marks()
-            logger.error(
-                "outbox %s: %d intervals wait for the disk, the most held: dropped seq %d (%s), it will "
-                "never be sent",
-                self._path,
-                len(self._unwritten),
-                overflow.seq,
-                iso_utc(overflow.interval.start),
-            )
-        if self._holding_since is None:
-            self._holding_since = iso_utc(interval.start)
-            logger.error(
-                "outbox %s cannot write (%s): holding closed intervals in memory (up to %d) and publishing "
-                "them%s until the disk takes writes again",
-                self._path,
-                reason,
-                self._unwritten.capacity,
-                "" if announced else " (not: the watermark file cannot be written either)",
-            )
+        self._held.hold(seq, interval, body, created_at, reason)
         return seq
-
-    def _write_marks(self) -> bool:
-        return self._marks.write(Marks(self._seq_floor, self._write_errors, self._dropped))
 
     def _flush_unwritten(self, conn: sqlite3.Connection) -> bool:
         """Write every held interval in one transaction; False (nothing changed) if it failed."""
@@ -532,76 +388,40 @@ class SqliteOutbox:
             with transaction(conn):
                 freed, dropped = self._make_room(conn, len(held))
                 for row in held:
-                    self._write_row(
-                        conn,
-                        row.seq,
-                        row.interval.start,
-                        row.interval.end,
-                        row.body,
-                        row.created_at,
-                        row.delivered_at,
+                    start, end = row.interval.start, row.interval.end
+                    self._tables.insert(
+                        conn, row.seq, start, end, row.body, row.created_at, delivered_at=row.delivered_at
                     )
-                conn.execute(
-                    "INSERT INTO sequence (device_id, last_seq) VALUES (?, ?) ON CONFLICT (device_id) "
-                    "DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
-                    (self._device_id, held[-1].seq),
-                )
-                self._persist_counters(conn, len(dropped))
+                self._tables.raise_seq(conn, held[-1].seq)
+                self._tables.raise_counters(conn, self._held.totals(len(dropped)))
         except sqlite3.Error:
             return False
         self._committed(len(held), freed, dropped)
-        self._unwritten.clear()
-        logger.warning(
-            "outbox %s takes writes again: wrote the %d interval(s) held in memory since %s",
-            self._path,
-            len(held),
-            self._holding_since,
-        )
-        self._holding_since = None
+        self._held.written()
         return True
-
-    def _lose_held_at_close(self) -> None:
-        held = self._unwritten.rows()
-        lost = [row for row in held if row.delivered_at is None]
-        self._dropped += len(lost)
-        self._write_marks()
-        self._unwritten.clear()
-        if lost:
-            logger.error(
-                "outbox %s still takes no writes at stop: %d undelivered interval(s) held in memory are "
-                "lost, seq %d-%d (a gap consumers can see)",
-                self._path,
-                len(lost),
-                lost[0].seq,
-                lost[-1].seq,
-            )
 
     # -- at open ------------------------------------------------------------------------------
 
     def _salvage(self, damaged: Path) -> None:
+        """Commit the undelivered rows readable in the damaged file, under their own numbers."""
         found = salvage_outbox(damaged, self._device_id)
-        self._seq_floor = max(self._seq_floor, found.last_seq or 0)
+        self._held.raise_floor(max([found.last_seq or 0, *(row.seq for row in found.rows)]))
         conn = self._connection()
         try:
             with transaction(conn):
                 for row in found.rows:
-                    self._write_row(
-                        conn, row.seq, row.interval_start, row.interval_end, row.body, row.created_at, None,
-                        row.checksum,
+                    self._tables.insert(
+                        conn, row.seq, row.interval_start, row.interval_end, row.body, row.created_at,
+                        checksum=row.checksum,
                     )  # fmt: skip
-                for name, amount in (("salvaged", len(found.rows)), ("unsalvaged", found.unsaved)):
-                    conn.execute(
-                        "INSERT INTO counters (name, value) VALUES (?, ?) "
-                        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                        (name, amount),
-                    )
+                amounts = {"salvaged": len(found.rows), "unsalvaged": found.unsaved}
+                self._tables.add_to_counters(conn, amounts)
         except sqlite3.Error as exc:
             logger.error("cannot store the rows salvaged from %s: %s; the file is kept", damaged, exc)
             return
         self._rows += len(found.rows)
         unknown = found.method == "nothing readable"
-        log = logger.error if found.unsaved or unknown else logger.warning
-        log(
+        (logger.error if found.unsaved or unknown else logger.warning)(
             "salvaged %d undelivered row(s) from the damaged outbox %s (%s); %s",
             len(found.rows),
             damaged,
@@ -615,23 +435,15 @@ class SqliteOutbox:
         """An interval saved while open and never closed was cut short by a crash: commit it."""
         conn = self._connection()
         with self._reading("read the open interval of"):
-            row = conn.execute(
-                "SELECT body, checksum FROM open_interval WHERE device_id = ?", (self._device_id,)
-            ).fetchone()
-        if row is None:
+            saved = self._tables.read_open(conn)
+        if saved is None:
             return
-        interval = self._reader.open_interval(row[0], row[1])
-        try:
-            if interval is None:
-                with transaction(conn):
-                    conn.execute("DELETE FROM open_interval WHERE device_id = ?", (self._device_id,))
-                return
-            seq = self._insert(conn, interval, row[0], self._wall_clock().timestamp())
-        except sqlite3.Error as exc:
-            logger.error(
-                "cannot commit the interval open at the last crash: %s; retried at the next start", exc
-            )
+        interval = self._reader.open_interval(*saved)
+        if interval is None:
+            with suppress(sqlite3.Error), transaction(conn):
+                self._tables.delete_open(conn)
             return
+        seq = self.enqueue(interval)  # its insert deletes the saved copy in the same transaction
         logger.warning(
             "the last run ended without closing its interval %s: committed as seq %d with the %.0f s "
             "observed until its last save (coverage %.2f)",
@@ -656,5 +468,4 @@ class SqliteOutbox:
             raise OutboxError(f"cannot {what} the outbox {self._path}: {exc}") from exc
 
     def _counter(self, name: str) -> int:
-        row = self._connection().execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        return 0 if row is None else int(row[0])
+        return self._tables.counter(self._connection(), name)
