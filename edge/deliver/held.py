@@ -34,6 +34,11 @@ class HeldIntervals:
         self._since: str | None = None
 
     @property
+    def owner(self) -> bool:
+        """False when another live process counts with this outbox (see `watermark`)."""
+        return self._marks.owner
+
+    @property
     def last_seq(self) -> int:
         """The highest number given out in memory or recorded in the watermark (0 if none)."""
         return max(self.seq_floor, self.queue.last_seq or 0)

@@ -131,7 +131,8 @@ class SqliteOutbox:
             self._rows = self._tables.count(opened.conn)
         if opened.moved_aside is not None:
             self._salvage(opened.moved_aside)
-        self._recover_open_interval()
+        if self._held.owner:  # else the open interval is a live process's, not a crashed one's
+            self._recover_open_interval()
 
     @property
     def path(self) -> Path:

@@ -8,10 +8,15 @@ take the new intervals for duplicates. So every number given out in memory is fi
 a fixed 4 KiB file created (and fully allocated) while there is space, overwritten in place with
 `pwrite` + `fsync`, which needs no new blocks on ext4, f2fs or tmpfs. A CRC guards against a torn
 write; a bad or missing record reads as zeros (the database's own figures then stand).
+
+The file is also the outbox's owner lock: the process that holds its `flock` is the one counting
+(a SIGKILL releases it). Another process opening the same outbox (`footfall doctor` while the
+service runs) is not the owner, and must not commit the owner's open interval as a crashed one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import struct
@@ -45,8 +50,13 @@ class WatermarkFile:
         """Open the file, creating and allocating it if missing; works on (logs) failure."""
         self._path = path
         self._fd: int | None = None
+        self._owner = True
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._owner = False  # a live process counts with this outbox
             if os.fstat(self._fd).st_size < FILE_BYTES:
                 os.posix_fallocate(self._fd, 0, FILE_BYTES)
                 os.fsync(self._fd)
@@ -61,6 +71,11 @@ class WatermarkFile:
     @property
     def usable(self) -> bool:
         return self._fd is not None
+
+    @property
+    def owner(self) -> bool:
+        """False when another live process holds the outbox (it is the one counting)."""
+        return self._owner
 
     def read(self) -> Marks:
         """The marks written last, or zeros if there are none or the record is damaged."""
@@ -80,7 +95,7 @@ class WatermarkFile:
 
     def write(self, marks: Marks) -> bool:
         """Overwrite the record durably; False if it could not be (nothing is raised)."""
-        if self._fd is None:
+        if self._fd is None or not self._owner:
             return False
         record = _RECORD.pack(_MAGIC, marks.last_seq, marks.write_errors, marks.dropped_undelivered)
         try:

@@ -338,3 +338,19 @@ def test_malformed_interval_is_logged_and_counting_goes_on(
         assert delivery.submit(sample_interval(1)) is not None
         assert outbox.stats().backlog_rows == 1
     assert "not queued for delivery" in caplog.text
+
+
+def test_a_second_opener_does_not_take_the_running_owners_open_interval(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    running = open_outbox(path)
+    running.save_open_interval(sample_interval(0, coverage=0.5))
+    with open_outbox(path) as doctor:  # e.g. `footfall doctor` while the service counts
+        assert doctor.stats().backlog_rows == 0
+    # The owner dies without closing: its connection and its lock on the marks file go with it.
+    assert running._conn is not None
+    running._conn.close()
+    running._conn = None
+    running._held.close()
+    with open_outbox(path) as restarted:
+        rows = restarted.pending(10)
+    assert [row.interval for row in rows] == [sample_interval(0, coverage=0.5)]
