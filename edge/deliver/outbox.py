@@ -129,6 +129,7 @@ class SqliteOutbox:
             )
             self._unwritten = self._held.queue
             self._rows = self._tables.count(opened.conn)
+            self._stored_last_seq = self._tables.last_seq(opened.conn)
         if opened.moved_aside is not None:
             self._salvage(opened.moved_aside)
         if self._held.owner:  # else the open interval is a live process's, not a crashed one's
@@ -298,6 +299,7 @@ class SqliteOutbox:
             self._tables.insert(conn, seq, interval.start, interval.end, body, created_at)
             self._tables.raise_counters(conn, self._held.totals(len(dropped)))
         self._committed(1, freed, dropped)
+        self._stored_last_seq = max(self._stored_last_seq, seq)
         return seq
 
     def _committed(self, added: int, freed: int, dropped: list[int]) -> None:
@@ -326,7 +328,8 @@ class SqliteOutbox:
 
     def _last_seq(self, conn: sqlite3.Connection) -> int:
         """The highest number given out: stored, in the watermark, or held."""
-        return max(self._tables.last_seq(conn), self._held.last_seq)
+        self._stored_last_seq = max(self._stored_last_seq, self._tables.last_seq(conn))
+        return max(self._stored_last_seq, self._held.last_seq)
 
     def _free_space(self, conn: sqlite3.Connection) -> int:
         """Disk full: truncate the WAL, delete every delivered row, truncate again; rows deleted."""
@@ -378,7 +381,11 @@ class SqliteOutbox:
     # -- held in memory (disk full) ---------------------------------------------------------------
 
     def _hold(self, interval: IntervalCount, body: str, created_at: float, reason: str) -> int:
-        seq = self._last_seq(self._connection()) + 1
+        try:
+            last = self._last_seq(self._connection())
+        except sqlite3.Error:  # the disk fails reads too: the numbers known here still rule
+            last = self._stored_last_seq
+        seq = max(last, self._stored_last_seq, self._held.last_seq) + 1
         self._held.hold(seq, interval, body, created_at, reason)
         return seq
 
