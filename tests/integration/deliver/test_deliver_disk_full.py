@@ -37,7 +37,7 @@ def test_intervals_closed_on_a_full_disk_are_published_then_written_and_never_re
     path = volume / "outbox.sqlite3"
     subscriber = RecordingSubscriber(broker.port).start()
     outbox = SqliteOutbox(path, device_id=DEVICE)
-    delivery = make_delivery(outbox, broker.port)
+    delivery = make_delivery(outbox, broker.port, health_interval_s=0.5)
     delivery.start()
     try:
         before = submit_all(delivery, range(5))
@@ -55,6 +55,11 @@ def test_intervals_closed_on_a_full_disk_are_published_then_written_and_never_re
         assert subscriber.wait_for(lambda sub: len(sub.seqs) == 25), subscriber.seqs
         assert subscriber.seqs == before + during
         assert eventually(lambda: backlog(delivery) == 0)
+        # The retained health message says so, while the disk is still full.
+        assert subscriber.wait_for(
+            lambda sub: any(h["outbox_write_errors"] == held.write_errors and h["outbox_unwritten_rows"]
+                            for h in sub.health)
+        ), subscriber.health[-1:]  # fmt: skip
     finally:
         delivery.stop(timeout_s=2.0)
         subscriber.stop()
