@@ -47,6 +47,11 @@ class HeldIntervals:
         """Loss totals to store with a database write."""
         return {"dropped_undelivered": self.dropped + dropped_now, "write_errors": self.write_errors}
 
+    def adopt(self, counters: dict[str, int]) -> None:
+        """Carry on the totals of a replaced (damaged) outbox file (the watermark may hold them too)."""
+        self.write_errors = max(self.write_errors, counters.get("write_errors", 0))
+        self.dropped = max(self.dropped, counters.get("dropped_undelivered", 0))
+
     def raise_floor(self, seq: int) -> None:
         """Numbers up to `seq` are taken (a salvaged file's)."""
         self.seq_floor = max(self.seq_floor, seq)

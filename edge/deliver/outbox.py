@@ -422,12 +422,17 @@ class SqliteOutbox:
                         conn, row.seq, row.interval_start, row.interval_end, row.body, row.created_at,
                         checksum=row.checksum,
                     )  # fmt: skip
-                amounts = {"salvaged": len(found.rows), "unsalvaged": found.unsaved}
+                # The damaged file's totals carry on (losses are never forgotten with a file).
+                amounts = dict(found.counters)
+                amounts["salvaged"] = amounts.get("salvaged", 0) + len(found.rows)
+                amounts["unsalvaged"] = amounts.get("unsalvaged", 0) + found.unsaved
                 self._tables.add_to_counters(conn, amounts)
+                self._tables.record_lost(conn, found.lost_ranges)
         except sqlite3.Error as exc:
             logger.error("cannot store the rows salvaged from %s: %s; the file is kept", damaged, exc)
             return
         self._rows += len(found.rows)
+        self._held.adopt(found.counters)
         unknown = found.method == "nothing readable"
         (logger.error if found.unsaved or unknown else logger.warning)(
             "salvaged %d undelivered row(s) from the damaged outbox %s (%s); %s",

@@ -185,6 +185,13 @@ class OutboxTables:
             list(amounts.items()),
         )
 
+    def record_lost(self, conn: sqlite3.Connection, ranges: tuple[tuple[int, int], ...]) -> None:
+        """Remember sequence numbers a salvage could not read (ranges, both ends included)."""
+        conn.executemany(
+            "INSERT INTO lost_seqs (device_id, first, last) VALUES (?, ?, ?)",
+            [(self._device_id, first, last) for first, last in ranges],
+        )
+
     # -- the open interval -----------------------------------------------------------------------
 
     def save_open(self, conn: sqlite3.Connection, start: datetime, body: str, saved_at: float) -> None:

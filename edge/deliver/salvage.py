@@ -10,9 +10,11 @@ what it can from the damaged file, so its undelivered intervals are still sent (
    logic error" even on a healthy file), rows are read one by one: the table is walked from both
    ends and every sequence number between where the walks stopped is looked up on its own, so
    only the rows on damaged pages are lost.
-3. Sequence numbers between the lowest row found and the file's last sequence number that were
-   not found are reported as unsaved (rows pruned after delivery look the same, so it is an upper
-   bound); when nothing can be read at all, the loss is unknown and said so.
+3. Sequence numbers missing between the rows found (and up to the file's last number) are
+   reported as unsaved, as ranges: an upper bound, rows pruned after delivery look the same. A
+   gap wider than `MAX_GAP` is the jump of a new outbox's numbering (D-013), not a loss, and
+   ranges an earlier salvage recorded (`lost_seqs`) are carried on, not counted again. When
+   nothing can be read at all, the loss is unknown and said so.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 # Seconds `sqlite3 .recover` may take; a damaged 100,000-row outbox takes about one.
 RECOVER_TIMEOUT_S = 120.0
+# Widest run of missing sequence numbers counted as lost rows: a wider one is where a new outbox
+# started numbering at its creation time (D-013), hundreds of millions above the old file's.
+MAX_GAP = 10_000
 # Most single-row lookups between the ends a table walk reached (a 69-day outbox has 100,000 rows).
 MAX_LOOKUPS = 200_000
 _COLUMNS = ("seq", "interval_start", "interval_end", "body", "created_at", "delivered_at", "checksum")
@@ -57,12 +63,18 @@ class Salvage:
         unsaved: sequence numbers known to be in the file that could not be read (upper bound).
         last_seq: the file's last sequence number, if it could be read.
         method: "recover" (sqlite3 .recover), "row by row", or "nothing readable".
+        counters: the file's persisted totals (losses, salvages) that could be read, so a new
+            outbox carries them on.
+        lost_ranges: (first, last) sequence numbers known lost: the file's own record of
+            earlier salvages plus what this one could not read.
     """
 
     rows: tuple[SalvagedRow, ...]
     unsaved: int
     last_seq: int | None
     method: str
+    counters: dict[str, int] = field(default_factory=dict)
+    lost_ranges: tuple[tuple[int, int], ...] = ()
 
 
 def salvage_outbox(damaged: Path, device_id: str) -> Salvage:
@@ -136,9 +148,10 @@ def _read_rows(database: Path, device_id: str, method: str) -> Salvage:
         return Salvage((), 0, None, "nothing readable")
     with closing(conn):
         last_seq = _last_seq(conn, device_id)
+        counters = _counters(conn)
         columns = _outbox_columns(conn)
         if not columns:
-            return Salvage((), 0, last_seq, "nothing readable")
+            return Salvage((), 0, last_seq, "nothing readable", counters)
         seqs = _readable_seqs(conn, device_id, last_seq)
         rows: list[SalvagedRow] = []
         readable: set[int] = set()
@@ -149,10 +162,41 @@ def _read_rows(database: Path, device_id: str, method: str) -> Salvage:
             readable.add(seq)
             if found[1] is None:  # undelivered
                 rows.append(found[0])
-    unsaved = 0
-    if readable and last_seq is not None:
-        unsaved = sum(1 for seq in range(min(readable), last_seq + 1) if seq not in readable)
-    return Salvage(tuple(rows), unsaved, last_seq, method if readable else "nothing readable")
+        known_lost = _known_lost(conn, device_id)
+    gaps = _gaps(sorted(readable), last_seq, known_lost)
+    unsaved = sum(last - first + 1 for first, last in gaps)
+    return Salvage(
+        tuple(rows),
+        unsaved,
+        last_seq,
+        method if readable else "nothing readable",
+        counters,
+        tuple(sorted(known_lost + gaps)),
+    )
+
+
+def _gaps(readable: list[int], last_seq: int | None, known: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Runs of missing numbers between the readable ones (and to `last_seq`), minus known losses."""
+    if not readable:
+        return []
+    ends = [*readable, *([last_seq + 1] if last_seq is not None and last_seq >= readable[-1] else [])]
+    runs = [(low + 1, high - 1) for low, high in pairwise(ends) if 1 < high - low <= MAX_GAP + 1]
+    return [run for run in runs if not any(first <= run[0] and run[1] <= last for first, last in known)]
+
+
+def _known_lost(conn: sqlite3.Connection, device_id: str) -> list[tuple[int, int]]:
+    try:
+        rows = conn.execute("SELECT first, last FROM lost_seqs WHERE device_id = ?", (device_id,)).fetchall()
+    except sqlite3.Error:
+        return []
+    return [(int(first), int(last)) for first, last in rows]
+
+
+def _counters(conn: sqlite3.Connection) -> dict[str, int]:
+    try:
+        return {str(name): int(value) for name, value in conn.execute("SELECT name, value FROM counters")}
+    except (sqlite3.Error, TypeError, ValueError):
+        return {}
 
 
 def _last_seq(conn: sqlite3.Connection, device_id: str) -> int | None:

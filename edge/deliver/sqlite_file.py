@@ -65,6 +65,13 @@ _SCHEMA = (
         reason TEXT NOT NULL,
         quarantined_at REAL NOT NULL
     )""",
+    # Sequence numbers of damaged outbox files that could not be read (salvage): a later salvage
+    # neither counts them again nor forgets them.
+    """CREATE TABLE IF NOT EXISTS lost_seqs (
+        device_id TEXT NOT NULL,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL
+    )""",
     # The interval being counted, saved every few seconds so a crash loses seconds, not a minute.
     """CREATE TABLE IF NOT EXISTS open_interval (
         device_id TEXT PRIMARY KEY,

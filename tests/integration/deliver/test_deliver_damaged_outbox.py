@@ -8,6 +8,7 @@ import logging
 import re
 import sqlite3
 from contextlib import closing
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,34 @@ def test_a_corrupt_outbox_is_salvaged_and_its_undelivered_rows_are_sent(
         subscriber.stop()
         outbox.close()
     assert len(list(tmp_path.glob("outbox.sqlite3.corrupt-*"))) == 1  # the damaged file is kept
+
+
+def test_a_second_corruption_keeps_the_totals_of_the_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    fill_outbox(path)
+    damage_page_holding(path, b"2026-01-05T09:40:00Z")
+    with SqliteOutbox(path, device_id=DEVICE) as outbox:
+        first = outbox.stats()
+        for index in range(ROWS, ROWS + 40):
+            outbox.enqueue(sample_interval(index))
+    assert first.unsalvaged_rows > 0
+    damage_page_holding(path, b"2026-01-05T11:35:00Z")  # a page of the rows added since
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), SqliteOutbox(path, device_id=DEVICE) as outbox:
+        second = outbox.stats()
+    found = re.search(r"salvaged (\d+) undelivered row\(s\).*; (\d+) sequence number", caplog.text)
+    assert found is not None, caplog.text
+    salvaged_now, unsaved_now = int(found.group(1)), int(found.group(2))
+    # What was lost before is still counted: totals are never forgotten with a replaced file.
+    assert second.unsalvaged_rows == first.unsalvaged_rows + unsaved_now
+    assert second.salvaged_rows == first.salvaged_rows + salvaged_now
+    # The first file's unreadable numbers are carried on, not counted again in the second file.
+    with closing(sqlite3.connect(path)) as conn:
+        ranges = sorted(conn.execute("SELECT first, last FROM lost_seqs").fetchall())
+    assert sum(last - first + 1 for first, last in ranges) == second.unsalvaged_rows
+    assert all(earlier[1] < later[0] for earlier, later in pairwise(ranges))
 
 
 def test_a_row_changed_on_disk_is_quarantined_never_published(
