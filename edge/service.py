@@ -68,6 +68,8 @@ FRAME_WAIT_S = 1.0
 EMA_WEIGHT = 0.1
 # How many closed intervals the status API can show.
 RECENT_INTERVALS = 240
+# Seconds between saves of the open interval's partial totals: what a SIGKILL or power cut loses.
+OPEN_INTERVAL_SAVE_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -143,6 +145,7 @@ class Service:
             max_rows=settings.outbox.max_rows,
             retention_s=settings.outbox.retention_s,
         )
+        self._next_open_save_s = 0.0
         self.validations = ValidationStore(default_validation_path(self.outbox.path))
         self.validation = ValidationSession(
             DeviceFacts(
@@ -385,6 +388,21 @@ class Service:
                 self.figures.last_coverage = interval.quality.coverage
                 self.figures.recent.append(interval)
                 del self.figures.recent[:-RECENT_INTERVALS]
+        self._save_open_interval()
+
+    def _save_open_interval(self) -> None:
+        """Every few seconds, the open interval's totals so far (README D-049): a crash loses seconds."""
+        now_s = self._monotonic()
+        if now_s < self._next_open_save_s:
+            return
+        self._next_open_save_s = now_s + OPEN_INTERVAL_SAVE_S
+        partial = self._aggregator.snapshot(self._clock())
+        if partial is None:
+            return
+        try:
+            self.outbox.save_open_interval(partial)
+        except (FootfallError, ValueError) as exc:  # a full disk must not stop counting
+            logger.debug("open interval not saved: %s", exc)
 
     def _shut_down(self, last_events_s: float) -> None:
         logger.info("stopping: closing the partial interval and flushing delivery")

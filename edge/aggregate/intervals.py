@@ -26,6 +26,7 @@ looks like a gap and produces empty intervals.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -199,6 +200,32 @@ class IntervalAggregator:
         if at < current.end:
             return []
         return self._advance_to(max(at, last_at))
+
+    def snapshot(self, now: datetime) -> IntervalCount | None:
+        """The open interval as it stands at ``now``, without closing it (the aggregator is unchanged).
+
+        What a crash would lose: the service saves it every few seconds, and a start that finds
+        one saved commits it. Its coverage counts only the time observed so far (the last frame
+        stands for the time until ``now``, at most ``max_frame_gap_s``, as in `close`).
+
+        Returns:
+            The partial interval, or None before the first frame and after `close`.
+
+        Raises:
+            ValueError: for a naive ``now``.
+        """
+        now = _as_utc(now, "now")
+        current, last_at = self._current, self._last_at
+        if self._closed or current is None or last_at is None:
+            return None
+        window_end = last_at + min(max(now - last_at, timedelta(0)), self._max_frame_gap)
+        window_start = max(last_at, self._attributed_until or last_at)
+        partial = dataclasses.replace(
+            current,
+            totals=copy.deepcopy(current.totals),
+            observed_s=current.observed_s + _overlap_s(window_start, window_end, current.start, current.end),
+        )
+        return self._result(partial)
 
     def close(self, now: datetime, events: CountEvents | None = None) -> IntervalCount | None:
         """Close the current, partial interval at shutdown; the aggregator is finished after.

@@ -28,7 +28,8 @@ from edge.deliver.mqtt import (
     TlsFiles,
     Topics,
 )
-from edge.deliver.outbox import OutboxRow, SqliteOutbox, default_outbox_path
+from edge.deliver.outbox import SqliteOutbox, default_outbox_path
+from edge.deliver.outbox_rows import OutboxRow
 from edge.deliver.payloads import (
     COUNTS_SCHEMA,
     HEALTH_SCHEMA,

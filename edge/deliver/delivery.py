@@ -46,6 +46,8 @@ class Publisher(Protocol):
 
     def publish_health(self, payload: bytes) -> None: ...
 
+    def refresh_status(self) -> None: ...
+
     def publish_validation(self, payload: bytes, generation: int) -> int | None: ...
 
     def take_acks(self) -> list[Ack]: ...
@@ -230,6 +232,7 @@ class Delivery:
 
     def _step(self) -> None:
         now_s = self._monotonic()
+        self._outbox.retry_writes()  # intervals held in memory while the disk was full
         self._record_acks()
         generation = self._publisher.generation
         if generation != self._generation:
@@ -246,6 +249,8 @@ class Delivery:
             pruned = self._outbox.prune()
             if pruned:
                 logger.info("pruned %d delivered row(s) from the outbox", pruned)
+        if connected:
+            self._publisher.refresh_status()
         if connected and now_s >= self._next_health_s:
             self._next_health_s = now_s + self._health_interval_s
             self._publish_health()

@@ -10,7 +10,12 @@ out after a reconnect. To keep the outbox the single source of truth and the ord
 numbers intact, every (re)connect drops paho's unacknowledged messages and bumps a connection
 `generation`; the drain loop then re-publishes from the outbox, oldest first. `online` is
 re-published on every connect because a broker restart can deliver the last will while the device
-is up. Callbacks run on paho's network thread and never block: `on_publish` only queues the ack.
+is up. With MQTT 5 the retained `online` carries a message expiry (`status_expiry_s`) and is
+refreshed every keepalive: a broker that restarts from its persistence file after a power cut that
+also killed the device has lost the device's will (Mosquitto keeps no wills across a crash) yet
+restores the retained `online`; the expiry removes it soon after, so a dead device is never shown
+online for long (README D-045). Callbacks run on paho's network thread and never block:
+`on_publish` only queues the ack.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class MqttOptions:
         reconnect_max_delay_s: longest reconnect delay.
         max_inflight: messages paho may have unacknowledged (counts window plus status/health).
         content_type: MIME type of the counts bodies (an MQTT 5 property).
+        status_expiry_factor: with MQTT 5, the retained `online` expires after this many
+            keepalives unless refreshed (it is refreshed every keepalive while connected).
     """
 
     host: str
@@ -132,6 +139,12 @@ class MqttOptions:
     reconnect_max_delay_s: int = 120
     max_inflight: int = 22
     content_type: str = "application/json"
+    status_expiry_factor: int = 3
+
+    @property
+    def status_expiry_s(self) -> int:
+        """Seconds a retained `online` outlives the device's last refresh (MQTT 5 message expiry)."""
+        return self.status_expiry_factor * self.keepalive_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +178,8 @@ class MqttPublisher:
         self._client = self._build_client(password)
         self._counts_properties = self._publish_properties(options.content_type)
         self._validation_properties = self._publish_properties("application/json")
+        self._online_properties = self._expiring_properties(options.status_expiry_s)
+        self._next_status_refresh_s = 0.0
 
     @property
     def generation(self) -> int:
@@ -220,6 +235,20 @@ class MqttPublisher:
         with self._lock:
             if self._connected and not self._stopping:
                 self._client.publish(self._options.topics.health, payload, qos=1, retain=True)
+
+    def refresh_status(self) -> None:
+        """Re-publish the retained `online` if a keepalive passed since it was last sent.
+
+        Only MQTT 5 needs it: there the retained `online` expires (see the module docstring).
+        """
+        now_s = time.monotonic()
+        if self._online_properties is None or now_s < self._next_status_refresh_s:
+            return
+        with self._lock:
+            if not self._connected or self._stopping:
+                return
+            self._publish_online(self._client)
+        self._next_status_refresh_s = now_s + self._options.keepalive_s
 
     def take_acks(self) -> list[Ack]:
         """Acks received since the last call, in arrival order."""
@@ -293,6 +322,19 @@ class MqttPublisher:
         except (OSError, ssl.SSLError, ValueError) as exc:
             raise DeliveryError(f"cannot load the MQTT TLS files ({tls}): {exc}") from exc
 
+    def _expiring_properties(self, expiry_s: int) -> Properties | None:
+        if self._options.protocol is not MqttProtocol.V5:
+            return None
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.MessageExpiryInterval = expiry_s
+        return properties
+
+    def _publish_online(self, client: paho.Client) -> None:
+        """Retained `online` (caller holds the lock); expiring with MQTT 5."""
+        client.publish(
+            self._options.topics.status, STATUS_ONLINE, qos=1, retain=True, properties=self._online_properties
+        )
+
     def _publish_properties(self, content_type: str) -> Properties | None:
         if self._options.protocol is not MqttProtocol.V5:
             return None
@@ -331,7 +373,8 @@ class MqttPublisher:
             dropped = client.drop_out_messages()
             self._generation += 1
             self._connected = True
-            client.publish(options.topics.status, STATUS_ONLINE, qos=1, retain=True)
+            self._publish_online(client)
+            self._next_status_refresh_s = time.monotonic() + options.keepalive_s
         self._set_status(ConnectionState.CONNECTED)
         logger.info(
             "connected to MQTT broker %s:%d (connection %d)", options.host, options.port, self._generation

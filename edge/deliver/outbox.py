@@ -1,18 +1,25 @@
 """Durable outbox: every closed interval is committed to SQLite before anything is published.
 
 One row per interval: a per-device sequence number assigned in the same transaction as the insert,
-the interval as canonical JSON (`codec`), when it was committed and when the broker acknowledged
-it (NULL until the PUBACK). WAL journal with `synchronous=FULL`: a commit that returned survives
-SIGKILL and power loss, and everything not acknowledged is handed out again, oldest first.
+the interval as canonical JSON (`codec`), a checksum of both (`checksum`), when it was committed
+and when the broker acknowledged it (NULL until the PUBACK). WAL journal with `synchronous=FULL`:
+a commit that returned survives SIGKILL and power loss, and everything not acknowledged is handed
+out again, oldest first.
 
-Policies (README, D-010 to D-013):
+Policies (README, D-010 to D-013, D-046 to D-048):
 - Full (`max_rows`): the oldest delivered rows are deleted first; if only undelivered rows remain,
   the oldest undelivered rows are dropped with an ERROR log and the persisted
   `dropped_undelivered` counter grows. Never silently.
-- Disk full on insert: delivered rows are deleted and the insert retried once; if it still fails,
-  or the database is read-only, `OutboxError` (counted in `write_errors`); the caller goes on.
-- A corrupt file at open is renamed `<name>.corrupt-<UTC timestamp>` (never deleted) and a new
-  outbox is created.
+- Disk full or read-only on insert: the WAL is checkpointed, delivered rows are deleted and the
+  insert retried once; if it still fails the interval is held in memory (`unwritten`) with its
+  own sequence number, made safe first in the watermark file (`watermark`), published like any
+  row, and written as soon as the disk takes writes. Each such failure counts a write error
+  (persisted). A held interval lost (queue overflow, stop on a full disk) leaves a seq gap.
+- A row whose checksum fails is moved to the `quarantine` table, logged and counted, never sent.
+- A corrupt file at open is renamed `<name>.corrupt-<UTC timestamp>` (never deleted), a new
+  outbox is created and the old file's undelivered rows are salvaged into it (`salvage`).
+- The interval being counted can be saved (`save_open_interval`, one row, replaced each time);
+  found at open, it was cut short by a crash and is committed as a row of its own.
 - A new outbox starts its sequence at its creation time in milliseconds since the epoch, so ids
   stay unique when a database is lost or replaced.
 """
@@ -24,17 +31,28 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from edge.deliver.codec import interval_from_json, interval_to_json, iso_utc
-from edge.deliver.sqlite_file import SQLITE_FULL, error_code, open_outbox_database, transaction
+from edge.deliver.codec import interval_to_json, iso_utc
+from edge.deliver.held import HeldIntervals
+from edge.deliver.outbox_rows import OutboxRow, RowReader, StoredRow
+from edge.deliver.outbox_sql import OutboxTables
+from edge.deliver.salvage import salvage_outbox
+from edge.deliver.sqlite_file import (
+    SQLITE_FULL,
+    checkpoint,
+    error_code,
+    open_outbox_database,
+    transaction,
+)
 from edge.deliver.status import OutboxStats
 from edge.errors import OutboxError
 from edge.records import IntervalCount
+
+__all__ = ["OUTBOX_FILE", "OutboxRow", "SqliteOutbox", "default_outbox_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,27 +72,12 @@ def default_outbox_path() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "footfall" / OUTBOX_FILE
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One undelivered interval as stored: its sequence number, interval and commit time (UTC)."""
-
-    seq: int
-    device_id: str
-    interval: IntervalCount
-    created_at: datetime
-
-    @property
-    def message_id(self) -> str:
-        """Stable unique id consumers de-duplicate by: `{device_id}:{seq}`."""
-        return f"{self.device_id}:{self.seq}"
-
-
 class SqliteOutbox:
     """Durable, size-capped queue of interval counts for one device; thread-safe.
 
     Example:
         >>> outbox = SqliteOutbox(tmp / "outbox.sqlite3", device_id="cam-1")  # doctest: +SKIP
-        >>> seq = outbox.enqueue(interval)  # committed durably before it returns
+        >>> seq = outbox.enqueue(interval)  # committed durably (or held, see above) before it returns
         >>> outbox.mark_delivered(seq)  # after the broker's PUBACK
     """
 
@@ -85,6 +88,7 @@ class SqliteOutbox:
         device_id: str,
         max_rows: int = 100_000,
         retention_s: float = 7 * 86400.0,
+        memory_rows: int = 1440,
         wall_clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         """Open (or create) the outbox; raises OutboxError if the file cannot be opened or created.
@@ -94,6 +98,8 @@ class SqliteOutbox:
             device_id: the device whose rows this outbox holds (prefix of message ids).
             max_rows: most rows kept (see the module docstring for the policy when full).
             retention_s: seconds a delivered row is kept before `prune` deletes it.
+            memory_rows: most intervals held in memory while the disk takes no writes (a day of
+                1-minute intervals by default, about 1.5 MB); at most `max_rows`.
             wall_clock: UTC now, injectable for tests.
         """
         if not device_id:
@@ -108,9 +114,26 @@ class SqliteOutbox:
         self._retention_s = retention_s
         self._wall_clock = wall_clock
         self._lock = threading.RLock()
-        self._write_errors = 0
-        self._conn: sqlite3.Connection | None = open_outbox_database(self._path, wall_clock)
-        self._rows = self._count_rows()
+        self._tables = OutboxTables(device_id)
+        # Acknowledged rows the disk did not let us mark yet: never handed out again meanwhile.
+        self._acks_unrecorded: set[int] = set()
+        opened = open_outbox_database(self._path, wall_clock)
+        self._conn: sqlite3.Connection | None = opened.conn
+        self._reader = RowReader(device_id, self._path, wall_clock)
+        with self._reading("read"):
+            self._held = HeldIntervals(
+                self._path,
+                min(memory_rows, max_rows),
+                write_errors=self._counter("write_errors"),
+                dropped=self._counter("dropped_undelivered"),
+            )
+            self._unwritten = self._held.queue
+            self._rows = self._tables.count(opened.conn)
+            self._stored_last_seq = self._tables.last_seq(opened.conn)
+        if opened.moved_aside is not None:
+            self._salvage(opened.moved_aside)
+        if self._held.owner:  # else the open interval is a live process's, not a crashed one's
+            self._recover_open_interval()
 
     @property
     def path(self) -> Path:
@@ -129,44 +152,83 @@ class SqliteOutbox:
         self.close()
 
     def close(self) -> None:
-        """Close the database; further calls raise OutboxError."""
+        """Write what is held if possible, truncate the WAL, close; further calls raise OutboxError."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._conn is None:
+                return
+            self.retry_writes()
+            if len(self._unwritten):
+                self._held.lose_all()
+            checkpoint(self._conn)
+            self._conn.close()
+            self._conn = None
+            self._held.close()
 
     def enqueue(self, interval: IntervalCount) -> int:
-        """Commit one interval durably and return its sequence number.
+        """Commit one interval durably, or hold it in memory if the disk takes no writes.
+
+        Returns its sequence number either way.
 
         Raises:
             ValueError: the interval has naive datetimes or NaN/infinite numbers.
-            OutboxError: the row could not be committed (disk full, read-only); it is lost, logged
-                by the caller and counted in `write_errors`.
+            OutboxError: the outbox is closed.
+        """
+        body = interval_to_json(interval)
+        created_at = self._wall_clock().timestamp()
+        with self._lock:
+            conn = self._connection()
+            if len(self._unwritten) and not self._flush_unwritten(conn):
+                return self._hold(interval, body, created_at, "earlier intervals still wait for the disk")
+            try:
+                return self._insert(conn, interval, body, created_at)
+            except sqlite3.Error as exc:
+                failure = exc
+            if error_code(failure) == SQLITE_FULL:
+                freed = self._free_space(conn)
+                logger.warning(
+                    "outbox %s: disk full; deleted %d delivered rows and retrying", self._path, freed
+                )
+                try:
+                    return self._insert(conn, interval, body, created_at)
+                except sqlite3.Error as exc:
+                    failure = exc
+            return self._hold(interval, body, created_at, str(failure))
+
+    def retry_writes(self) -> bool:
+        """Write what waits in memory (held intervals, acknowledgements); True when nothing waits."""
+        with self._lock:
+            conn = self._connection()
+            if self._acks_unrecorded:
+                self._record_acks(conn, set())
+            if len(self._unwritten):
+                self._flush_unwritten(conn)
+            return not len(self._unwritten) and not self._acks_unrecorded
+
+    def save_open_interval(self, interval: IntervalCount) -> None:
+        """Replace the saved copy of the interval being counted (one row, one small transaction).
+
+        Raises:
+            ValueError: a malformed interval (naive time, NaN).
+            OutboxError: it could not be saved (disk full, read-only); counting goes on.
         """
         body = interval_to_json(interval)
         with self._lock:
             conn = self._connection()
             try:
-                return self._insert(conn, interval, body)
+                with transaction(conn):
+                    self._tables.save_open(conn, interval.start, body, self._wall_clock().timestamp())
             except sqlite3.Error as exc:
-                if error_code(exc) == SQLITE_FULL and self._free_delivered(conn) > 0:
-                    logger.warning("outbox %s: disk full; deleted delivered rows and retrying", self._path)
-                    return self._insert_or_raise(conn, interval, body)
-                raise self._write_failure(interval, exc) from exc
+                raise OutboxError(f"cannot save the open interval in the outbox {self._path}: {exc}") from exc
 
     def pending(self, limit: int) -> tuple[OutboxRow, ...]:
-        """Up to `limit` undelivered rows, lowest sequence number first."""
+        """Up to `limit` undelivered rows, lowest sequence number first (held ones included)."""
         with self._lock, self._reading("read pending rows from"):
-            rows = (
-                self._connection()
-                .execute(
-                    "SELECT seq, body, created_at FROM outbox WHERE device_id = ? AND delivered_at IS NULL "
-                    "ORDER BY seq LIMIT ?",
-                    (self._device_id, limit),
-                )
-                .fetchall()
-            )
-            return tuple(row for row in map(self._decode, rows) if row is not None)
+            conn = self._connection()
+            stored = self._tables.undelivered(conn, limit + len(self._acks_unrecorded))
+            fresh = [StoredRow(*item) for item in stored if item[0] not in self._acks_unrecorded]
+            rows = [row for row in (self._reader.decode(conn, item) for item in fresh) if row]
+            rows += [self._reader.held(row) for row in self._unwritten.undelivered()]
+            return tuple(sorted(rows, key=lambda row: row.seq)[:limit])
 
     def mark_delivered(self, seq: int) -> bool:
         """Record the broker's acknowledgement of one row; False if it was unknown or already marked."""
@@ -175,27 +237,19 @@ class SqliteOutbox:
     def mark_delivered_many(self, seqs: Iterable[int]) -> int:
         """Record acknowledgements in one durable transaction; returns how many rows changed.
 
-        On a full disk the acknowledged rows are deleted instead (that frees space and needs none).
+        On a full disk the acknowledged rows are deleted instead (that frees space); if even that
+        fails, the acknowledgements are kept in memory (the rows are not handed out again) and
+        recorded by `retry_writes`. Rows held in memory are marked there and written as delivered.
         """
-        params = [(self._wall_clock().timestamp(), self._device_id, seq) for seq in seqs]
-        if not params:
-            return 0
+        now_s = self._wall_clock().timestamp()
+        wanted = set(seqs)
         with self._lock:
-            conn = self._connection()
-            try:
-                with transaction(conn):
-                    before = conn.total_changes
-                    conn.executemany(
-                        "UPDATE outbox SET delivered_at = ? WHERE device_id = ? AND seq = ? "
-                        "AND delivered_at IS NULL",
-                        params,
-                    )
-                    return conn.total_changes - before
-            except sqlite3.Error as exc:
-                if error_code(exc) == SQLITE_FULL:
-                    return self._delete_acknowledged(conn, [seq for _, _, seq in params], exc)
-                self._write_errors += 1
-                raise OutboxError(f"cannot record deliveries in the outbox {self._path}: {exc}") from exc
+            held_before = {row.seq for row in self._unwritten.undelivered()}
+            held = self._unwritten.mark_delivered(wanted, now_s)
+            changed = len(held & held_before)
+            if wanted - held:
+                changed += self._record_acks(self._connection(), wanted - held)
+            return changed
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete delivered rows acknowledged more than `retention_s` ago; returns how many."""
@@ -204,64 +258,53 @@ class SqliteOutbox:
             conn = self._connection()
             try:
                 with transaction(conn):
-                    deleted = conn.execute(
-                        "DELETE FROM outbox WHERE device_id = ? AND delivered_at IS NOT NULL "
-                        "AND delivered_at < ?",
-                        (self._device_id, cutoff),
-                    ).rowcount
+                    deleted = self._tables.delete_delivered_before(conn, cutoff)
             except sqlite3.Error as exc:
-                self._write_errors += 1
                 raise OutboxError(f"cannot prune the outbox {self._path}: {exc}") from exc
             self._rows -= deleted
+            if deleted:
+                checkpoint(conn)  # deleting frees no space in WAL mode until the WAL is truncated
             return deleted
 
     def stats(self) -> OutboxStats:
-        """Backlog, age of the oldest undelivered row, drops and write errors."""
+        """Backlog, age of the oldest undelivered row, losses, write errors and salvage figures."""
         with self._lock, self._reading("read statistics of"):
             conn = self._connection()
-            backlog, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE device_id = ? AND delivered_at IS NULL",
-                (self._device_id,),
-            ).fetchone()
-            last = conn.execute(
-                "SELECT last_seq FROM sequence WHERE device_id = ?", (self._device_id,)
-            ).fetchone()
-            age_s = None if oldest is None else max(0.0, self._wall_clock().timestamp() - oldest)
+            backlog, oldest = self._tables.backlog(conn, self._acks_unrecorded)
+            waiting = [row.created_at for row in self._unwritten.rows() if row.delivered_at is None]
+            oldest_s = min([*([] if oldest is None else [oldest]), *waiting], default=None)
+            last = self._last_seq(conn)
             return OutboxStats(
-                backlog_rows=int(backlog),
-                oldest_undelivered_age_s=age_s,
-                dropped_undelivered=self._counter(conn, "dropped_undelivered"),
-                write_errors=self._write_errors,
-                last_seq=None if last is None else int(last[0]),
-                total_rows=self._rows,
+                backlog_rows=backlog + len(waiting),
+                oldest_undelivered_age_s=None
+                if oldest_s is None
+                else max(0.0, self._wall_clock().timestamp() - oldest_s),
+                dropped_undelivered=self._held.dropped,
+                write_errors=self._held.write_errors,
+                last_seq=last or None,
+                total_rows=self._rows + len(self._unwritten),
+                unwritten_rows=len(self._unwritten),
+                quarantined_rows=self._counter("quarantined") + self._reader.quarantine_pending,
+                salvaged_rows=self._counter("salvaged"),
+                unsalvaged_rows=self._counter("unsalvaged"),
             )
-
-    def _count_rows(self) -> int:
-        with self._reading("count rows of"):
-            row = self._connection().execute(
-                "SELECT COUNT(*) FROM outbox WHERE device_id = ?", (self._device_id,)
-            )
-            return int(row.fetchone()[0])
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _insert(self, conn: sqlite3.Connection, interval: IntervalCount, body: str) -> int:
+    def _insert(self, conn: sqlite3.Connection, interval: IntervalCount, body: str, created_at: float) -> int:
         with transaction(conn):
-            freed, dropped = self._make_room(conn)
-            seq = self._next_seq(conn)
-            conn.execute(
-                "INSERT INTO outbox (device_id, seq, interval_start, interval_end, body, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    self._device_id,
-                    seq,
-                    iso_utc(interval.start),
-                    iso_utc(interval.end),
-                    body,
-                    self._wall_clock().timestamp(),
-                ),
-            )
-        self._rows += 1 - freed - len(dropped)
+            freed, dropped = self._make_room(conn, 1)
+            first = int(self._wall_clock().timestamp() * 1000)
+            seq = self._tables.next_seq(conn, self._held.last_seq, first)
+            self._tables.insert(conn, seq, interval.start, interval.end, body, created_at)
+            self._tables.raise_counters(conn, self._held.totals(len(dropped)))
+        self._committed(1, freed, dropped)
+        self._stored_last_seq = max(self._stored_last_seq, seq)
+        return seq
+
+    def _committed(self, added: int, freed: int, dropped: list[int]) -> None:
+        self._rows += added - freed - len(dropped)
+        self._held.dropped += len(dropped)
         if dropped:
             logger.error(
                 "outbox %s is full (%d rows, none delivered): dropped %d undelivered row(s), seq %d-%d; "
@@ -272,94 +315,155 @@ class SqliteOutbox:
                 dropped[0],
                 dropped[-1],
             )
-        return seq
 
-    def _insert_or_raise(self, conn: sqlite3.Connection, interval: IntervalCount, body: str) -> int:
-        try:
-            return self._insert(conn, interval, body)
-        except sqlite3.Error as exc:
-            raise self._write_failure(interval, exc) from exc
-
-    def _write_failure(self, interval: IntervalCount, exc: sqlite3.Error) -> OutboxError:
-        self._write_errors += 1
-        return OutboxError(
-            f"cannot commit the interval {iso_utc(interval.start)}/{iso_utc(interval.end)} to the outbox "
-            f"{self._path}: {exc}; the interval is lost"
-        )
-
-    def _make_room(self, conn: sqlite3.Connection) -> tuple[int, list[int]]:
-        """Delete rows so one more fits; returns (delivered rows deleted, undelivered seqs dropped)."""
-        excess = self._rows + 1 - self._max_rows
+    def _make_room(self, conn: sqlite3.Connection, incoming: int) -> tuple[int, list[int]]:
+        """Delete rows so `incoming` more fit; returns (delivered rows deleted, undelivered seqs dropped)."""
+        excess = self._rows + incoming - self._max_rows
         if excess <= 0:
             return 0, []
-        freed = conn.execute(
-            "DELETE FROM outbox WHERE device_id = ? AND seq IN (SELECT seq FROM outbox WHERE device_id = ? "
-            "AND delivered_at IS NOT NULL ORDER BY seq LIMIT ?)",
-            (self._device_id, self._device_id, excess),
-        ).rowcount
+        freed = self._tables.delete_oldest_delivered(conn, excess)
         if freed >= excess:
             return freed, []
-        dropped = [
-            int(seq)
-            for (seq,) in conn.execute(
-                "SELECT seq FROM outbox WHERE device_id = ? AND delivered_at IS NULL ORDER BY seq LIMIT ?",
-                (self._device_id, excess - freed),
-            )
-        ]
-        conn.executemany(
-            "DELETE FROM outbox WHERE device_id = ? AND seq = ?", [(self._device_id, seq) for seq in dropped]
-        )
-        self._add_to_counter(conn, "dropped_undelivered", len(dropped))
-        return freed, dropped
+        return freed, self._tables.drop_oldest_undelivered(conn, excess - freed)
 
-    def _next_seq(self, conn: sqlite3.Connection) -> int:
-        row = conn.execute(
-            "UPDATE sequence SET last_seq = last_seq + 1 WHERE device_id = ? RETURNING last_seq",
-            (self._device_id,),
-        ).fetchone()
-        if row is not None:
-            return int(row[0])
-        first = int(self._wall_clock().timestamp() * 1000)
-        conn.execute("INSERT INTO sequence (device_id, last_seq) VALUES (?, ?)", (self._device_id, first))
-        return first
+    def _last_seq(self, conn: sqlite3.Connection) -> int:
+        """The highest number given out: stored, in the watermark, or held."""
+        self._stored_last_seq = max(self._stored_last_seq, self._tables.last_seq(conn))
+        return max(self._stored_last_seq, self._held.last_seq)
 
-    def _free_delivered(self, conn: sqlite3.Connection) -> int:
-        """Delete every delivered row (disk full); returns how many, 0 if that failed too."""
+    def _free_space(self, conn: sqlite3.Connection) -> int:
+        """Disk full: truncate the WAL, delete every delivered row, truncate again; rows deleted."""
+        checkpoint(conn)
         try:
             with transaction(conn):
-                deleted = conn.execute(
-                    "DELETE FROM outbox WHERE device_id = ? AND delivered_at IS NOT NULL", (self._device_id,)
-                ).rowcount
+                deleted = self._tables.delete_all_delivered(conn)
         except sqlite3.Error:
-            return 0
+            deleted = 0
         self._rows -= deleted
+        checkpoint(conn)
         return deleted
 
-    def _delete_acknowledged(self, conn: sqlite3.Connection, seqs: list[int], full: sqlite3.Error) -> int:
+    def _record_acks(self, conn: sqlite3.Connection, seqs: set[int]) -> int:
+        """Mark `seqs` (and acknowledgements kept from before) delivered; how many rows changed.
+
+        On a full disk the rows are deleted instead (that needs no space); if that fails too, or
+        the disk is read-only, the acknowledgements are kept in memory.
+        """
+        todo = sorted(seqs | self._acks_unrecorded)
         try:
             with transaction(conn):
-                before = conn.total_changes
-                conn.executemany(
-                    "DELETE FROM outbox WHERE device_id = ? AND seq = ? AND delivered_at IS NULL",
-                    [(self._device_id, seq) for seq in seqs],
-                )
-                deleted = conn.total_changes - before
+                changed = self._tables.mark_delivered(conn, todo, self._wall_clock().timestamp())
         except sqlite3.Error as exc:
-            self._write_errors += 1
-            raise OutboxError(f"cannot record deliveries in the outbox {self._path}: {exc}") from full
-        self._rows -= deleted
-        logger.warning(
-            "outbox %s: disk full; deleted %d acknowledged row(s) instead of marking them",
-            self._path,
-            deleted,
-        )
-        return deleted
+            if error_code(exc) != SQLITE_FULL:
+                return self._keep_acks(seqs, exc)
+            try:
+                with transaction(conn):
+                    changed = self._tables.delete_undelivered(conn, todo)
+            except sqlite3.Error as again:
+                return self._keep_acks(seqs, again)
+            self._rows -= changed
+            logger.warning(
+                "outbox %s: disk full; deleted %d acknowledged row(s) instead", self._path, changed
+            )
+        known = len(self._acks_unrecorded)
+        self._acks_unrecorded.clear()
+        return max(0, changed - known)
 
-    def _add_to_counter(self, conn: sqlite3.Connection, name: str, amount: int) -> None:
-        conn.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            (name, amount),
+    def _keep_acks(self, seqs: set[int], exc: sqlite3.Error) -> int:
+        if not self._acks_unrecorded:
+            logger.warning(
+                "outbox %s cannot record deliveries (%s): kept in memory until it can", self._path, exc
+            )
+        new = seqs - self._acks_unrecorded
+        self._acks_unrecorded |= seqs
+        return len(new)
+
+    # -- held in memory (disk full) ---------------------------------------------------------------
+
+    def _hold(self, interval: IntervalCount, body: str, created_at: float, reason: str) -> int:
+        try:
+            last = self._last_seq(self._connection())
+        except sqlite3.Error:  # the disk fails reads too: the numbers known here still rule
+            last = self._stored_last_seq
+        seq = max(last, self._stored_last_seq, self._held.last_seq) + 1
+        self._held.hold(seq, interval, body, created_at, reason)
+        return seq
+
+    def _flush_unwritten(self, conn: sqlite3.Connection) -> bool:
+        """Write every held interval in one transaction; False (nothing changed) if it failed."""
+        held = self._unwritten.rows()
+        try:
+            with transaction(conn):
+                freed, dropped = self._make_room(conn, len(held))
+                for row in held:
+                    start, end = row.interval.start, row.interval.end
+                    self._tables.insert(
+                        conn, row.seq, start, end, row.body, row.created_at, delivered_at=row.delivered_at
+                    )
+                self._tables.raise_seq(conn, held[-1].seq)
+                self._tables.raise_counters(conn, self._held.totals(len(dropped)))
+        except sqlite3.Error:
+            return False
+        self._committed(len(held), freed, dropped)
+        self._held.written()
+        return True
+
+    # -- at open ------------------------------------------------------------------------------
+
+    def _salvage(self, damaged: Path) -> None:
+        """Commit the undelivered rows readable in the damaged file, under their own numbers."""
+        found = salvage_outbox(damaged, self._device_id)
+        self._held.raise_floor(max([found.last_seq or 0, *(row.seq for row in found.rows)]))
+        conn = self._connection()
+        try:
+            with transaction(conn):
+                for row in found.rows:
+                    self._tables.insert(
+                        conn, row.seq, row.interval_start, row.interval_end, row.body, row.created_at,
+                        checksum=row.checksum,
+                    )  # fmt: skip
+                # The damaged file's totals carry on (losses are never forgotten with a file).
+                amounts = dict(found.counters)
+                amounts["salvaged"] = amounts.get("salvaged", 0) + len(found.rows)
+                amounts["unsalvaged"] = amounts.get("unsalvaged", 0) + found.unsaved
+                self._tables.add_to_counters(conn, amounts)
+                self._tables.record_lost(conn, found.lost_ranges)
+        except sqlite3.Error as exc:
+            logger.error("cannot store the rows salvaged from %s: %s; the file is kept", damaged, exc)
+            return
+        self._rows += len(found.rows)
+        self._held.adopt(found.counters)
+        unknown = found.method == "nothing readable"
+        (logger.error if found.unsaved or unknown else logger.warning)(
+            "salvaged %d undelivered row(s) from the damaged outbox %s (%s); %s",
+            len(found.rows),
+            damaged,
+            found.method,
+            "nothing could be read from it: an unknown number of intervals is lost"
+            if unknown
+            else f"{found.unsaved} sequence number(s) in it could not be read",
+        )
+
+    def _recover_open_interval(self) -> None:
+        """An interval saved while open and never closed was cut short by a crash: commit it."""
+        conn = self._connection()
+        with self._reading("read the open interval of"):
+            saved = self._tables.read_open(conn)
+        if saved is None:
+            return
+        interval = self._reader.open_interval(*saved)
+        if interval is None:
+            with suppress(sqlite3.Error), transaction(conn):
+                self._tables.delete_open(conn)
+            return
+        seq = self.enqueue(interval)  # its insert deletes the saved copy in the same transaction
+        logger.warning(
+            "the last run ended without closing its interval %s: committed as seq %d with the %.0f s "
+            "observed until its last save (coverage %.2f)",
+            iso_utc(interval.start),
+            seq,
+            interval.quality.observed_s,
+            interval.quality.coverage,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -376,33 +480,5 @@ class SqliteOutbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot {what} the outbox {self._path}: {exc}") from exc
 
-    def _counter(self, conn: sqlite3.Connection, name: str) -> int:
-        row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        return 0 if row is None else int(row[0])
-
-    def _decode(self, row: tuple[int, str, float]) -> OutboxRow | None:
-        seq, body, created_at = row
-        try:
-            interval = interval_from_json(body)
-        except ValueError as exc:
-            self._drop_unreadable(seq, exc)
-            return None
-        return OutboxRow(
-            seq=int(seq),
-            device_id=self._device_id,
-            interval=interval,
-            created_at=datetime.fromtimestamp(created_at, UTC),
-        )
-
-    def _drop_unreadable(self, seq: int, exc: ValueError) -> None:
-        logger.error(
-            "outbox %s: row seq %d cannot be decoded (%s); dropped, it will never be sent",
-            self._path,
-            seq,
-            exc,
-        )
-        conn = self._connection()
-        with transaction(conn):
-            conn.execute("DELETE FROM outbox WHERE device_id = ? AND seq = ?", (self._device_id, seq))
-            self._add_to_counter(conn, "dropped_undelivered", 1)
-        self._rows -= 1
+    def _counter(self, name: str) -> int:
+        return self._tables.counter(self._connection(), name)

@@ -199,5 +199,9 @@ def render_health(
             "dropped_undelivered": None if outbox is None else outbox.dropped_undelivered,
             "outbox_write_errors": None if outbox is None else outbox.write_errors,
             "last_seq": None if outbox is None else outbox.last_seq,
+            "outbox_unwritten_rows": None if outbox is None else outbox.unwritten_rows,
+            "outbox_quarantined_rows": None if outbox is None else outbox.quarantined_rows,
+            "outbox_salvaged_rows": None if outbox is None else outbox.salvaged_rows,
+            "outbox_unsalvaged_rows": None if outbox is None else outbox.unsalvaged_rows,
         }
     )

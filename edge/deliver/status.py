@@ -19,10 +19,14 @@ class OutboxStats:
         oldest_undelivered_age_s: seconds since the oldest undelivered row was committed; None
             when nothing is waiting.
         dropped_undelivered: undelivered rows deleted because the outbox was full (persisted).
-        write_errors: commits that failed (disk full, read-only) since this process opened the
-            outbox; each lost one interval.
-        last_seq: sequence number of the newest row ever committed; None for a new outbox.
-        total_rows: rows stored, delivered or not.
+        write_errors: intervals the disk refused to commit (full, read-only), ever (persisted);
+            each was held in memory instead, lost only if also counted in `dropped_undelivered`.
+        last_seq: sequence number of the newest row ever committed or held; None for a new outbox.
+        total_rows: rows stored or held, delivered or not.
+        unwritten_rows: closed intervals held in memory until the disk takes writes.
+        quarantined_rows: rows that failed their checksum (changed on disk), never published.
+        salvaged_rows: undelivered rows recovered from damaged outbox files (ever).
+        unsalvaged_rows: sequence numbers in damaged outbox files that could not be read (ever).
     """
 
     backlog_rows: int
@@ -31,6 +35,10 @@ class OutboxStats:
     write_errors: int
     last_seq: int | None
     total_rows: int
+    unwritten_rows: int = 0
+    quarantined_rows: int = 0
+    salvaged_rows: int = 0
+    unsalvaged_rows: int = 0
 
 
 class ConnectionState(StrEnum):

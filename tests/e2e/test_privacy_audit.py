@@ -193,7 +193,10 @@ def _use_every_feature(api: str, duration_s: float) -> tuple[dict[str, str], lis
 def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> None:
     written = {match["path"] for match in WRITE_OPEN.finditer(trace)}
     written |= {match["target"] for match in RENAME.finditer(trace)}
-    allowed_in_state = re.compile(r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$")
+    # outbox.sqlite3-marks: sequence high-water mark and loss totals (README D-046).
+    allowed_in_state = re.compile(
+        r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$|^outbox\.sqlite3-marks$"
+    )
     # edge.pipeline.sized_model: <model>-<digest>-<width>x<height>.onnx, written via a hidden temporary.
     allowed_in_cache = re.compile(r"^\.?yolox_nano-[0-9a-f]{12}-\d+x\d+\.onnx(\.\w+\.tmp)?$")
     unexpected = []
@@ -213,9 +216,10 @@ def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> 
 def _assert_outbox_holds_only_aggregates(outbox: Path) -> None:
     with sqlite3.connect(outbox) as database:
         rows = database.execute("SELECT * FROM outbox").fetchall()
+        rows += database.execute("SELECT * FROM open_interval").fetchall()  # the same interval record
         tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert rows
-    assert tables <= {"outbox", "sequence", "counters"}, tables
+    assert tables <= {"outbox", "sequence", "counters", "quarantine", "open_interval", "lost_seqs"}, tables
     for row in rows:
         assert not FORBIDDEN_KEYS.search(json.dumps(row, default=str)), row
         assert not any(isinstance(value, bytes) for value in row), "binary data in the outbox"

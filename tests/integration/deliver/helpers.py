@@ -32,6 +32,7 @@ def make_delivery(
     password: str | None = None,
     tls: TlsFiles | None = None,
     health: Callable[[], PipelineHealth] | None = None,
+    health_interval_s: float = 60.0,
 ) -> Delivery:
     """A Delivery with a short keepalive and a 1 s reconnect delay, so tests do not wait long."""
     options = MqttOptions(
@@ -46,7 +47,14 @@ def make_delivery(
         reconnect_max_delay_s=1,
     )
     publisher = MqttPublisher(options, password=password)
-    return Delivery(outbox, publisher, PayloadRenderer(DEVICE, SITE), window=window, health=health)
+    return Delivery(
+        outbox,
+        publisher,
+        PayloadRenderer(DEVICE, SITE),
+        window=window,
+        health=health,
+        health_interval_s=health_interval_s,
+    )
 
 
 def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:

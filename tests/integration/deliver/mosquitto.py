@@ -59,7 +59,10 @@ class MosquittoBroker:
         password_file: Path | None = None,
         tls: TlsMaterial | None = None,
         acl: str | None = None,
+        autosave_interval_s: int | None = None,
     ) -> None:
+        """`autosave_interval_s`: with persistence, save the state this often (a power cut loses
+        only what changed since), instead of only at a clean stop."""
         self.folder = folder
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
@@ -75,6 +78,8 @@ class MosquittoBroker:
         ]
         if persistence:
             lines.append(f"persistence_location {folder}/")
+            if autosave_interval_s is not None:
+                lines.append(f"autosave_interval {autosave_interval_s}")
         if os.geteuid() == 0:
             lines.append(f"user {getpass.getuser()}")
         if password_file is not None:
@@ -118,6 +123,14 @@ class MosquittoBroker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut: nothing is saved beyond the last autosave."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait()
         self._process = None
 
     def restart(self) -> None:

@@ -419,3 +419,32 @@ def test_constructor_rejects_bad_arguments(kwargs: dict[str, object], message: s
 @pytest.mark.parametrize("interval_s", [10, 15, 60, 300, 900, 3600], ids=lambda s: f"{s}s")
 def test_constructor_accepts_divisors_of_the_hour(interval_s: int) -> None:
     assert IntervalAggregator([DOOR], [], interval_s=interval_s).interval_s == interval_s
+
+
+def test_snapshot_is_what_close_would_report_now_and_changes_nothing() -> None:
+    aggregator = IntervalAggregator([DOOR, SIDE], [TABLE, WINDOW])
+    twin = IntervalAggregator([DOOR, SIDE], [TABLE, WINDOW])
+    frames = [
+        ("12:00:00.5", events((DOOR, Direction.IN), table=2)),
+        ("12:00:01.0", events(table=1, visits_s=[4.0])),
+        ("12:00:01.5", events((SIDE, Direction.OUT), table=1)),
+    ]
+    for clock, frame_events in frames:
+        aggregator.add(frame_events, quality(clock))
+        twin.add(frame_events, quality(clock))
+    assert aggregator.snapshot(at("11:59:00")) is not None  # a clock behind adds no time
+    partial = aggregator.snapshot(at("12:00:02.0"))
+    assert partial == twin.close(at("12:00:02.0"))
+    assert partial is not None
+    assert partial.quality.observed_s == pytest.approx(1.5)  # observed seconds only: coverage 0.025
+    assert partial.lines == (LineInterval(DOOR, 1, 0), LineInterval(SIDE, 0, 1))
+    # The aggregator goes on as if no snapshot had been taken.
+    aggregator.add(events((DOOR, Direction.IN)), quality("12:00:30"))
+    later = aggregator.close(at("12:00:30.5"))
+    assert later is not None
+    assert later.lines[0] == LineInterval(DOOR, 2, 0)
+    assert aggregator.snapshot(at("12:00:31")) is None  # closed
+
+
+def test_snapshot_before_any_frame_is_none() -> None:
+    assert IntervalAggregator([DOOR], []).snapshot(at("12:00:00")) is None

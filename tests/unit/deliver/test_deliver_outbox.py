@@ -207,11 +207,11 @@ def _folder(path: Path) -> Path:
     return path
 
 
-def test_disk_full_frees_delivered_rows_then_fails_clearly_and_counting_goes_on(
+def test_disk_full_frees_delivered_rows_then_holds_intervals_in_memory_until_it_can_write(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     outbox = open_outbox(tmp_path / "outbox.sqlite3")
-    # Simulate a full disk: the file may not grow beyond its current pages plus a few.
+    # A full disk as SQLite sees it: the file may not grow beyond its current pages plus a few.
     assert outbox._conn is not None
     pages = outbox._conn.execute("PRAGMA page_count").fetchone()[0]
     outbox._conn.execute(f"PRAGMA max_page_count = {pages + 4}")
@@ -219,36 +219,40 @@ def test_disk_full_frees_delivered_rows_then_fails_clearly_and_counting_goes_on(
     delivered = [outbox.enqueue(big) for _ in range(3)]
     outbox.mark_delivered_many(delivered)
     with caplog.at_level(logging.WARNING):
-        accepted = _enqueue_until_full(outbox, big)
-    assert "disk full; deleted delivered rows and retrying" in caplog.text
-    with pytest.raises(OutboxError, match="full") as raised:
-        outbox.enqueue(big)
-    assert "the interval is lost" in str(raised.value)
+        seqs = [outbox.enqueue(big) for _ in range(12)]
+    assert "disk full; deleted 3 delivered rows and retrying" in caplog.text
+    assert "holding closed intervals in memory" in caplog.text
     stats = outbox.stats()
-    assert (stats.write_errors, stats.backlog_rows, stats.dropped_undelivered) == (2, accepted, 0)
-    assert stats.total_rows == accepted  # the delivered rows made room
-
-    delivery = _unstarted_delivery(outbox)
-    with caplog.at_level(logging.ERROR):
-        assert delivery.submit(big) is None
-    assert "not queued for delivery" in caplog.text
-    assert outbox.stats().write_errors == 3
-    # Acks still get recorded on the full disk (by deleting the rows), which makes room again.
-    assert outbox.mark_delivered_many([row.seq for row in outbox.pending(100)]) == accepted
-    assert delivery.submit(big) is not None
+    held = stats.unwritten_rows
+    assert held > 0
+    # Every interval got the next number, committed or held, and every one waits to be sent.
+    assert seqs == list(range(delivered[-1] + 1, delivered[-1] + 13))
+    assert pending_seqs(outbox) == seqs
+    assert (stats.write_errors, stats.backlog_rows, stats.dropped_undelivered) == (held, 12, 0)
+    # Acknowledged while held, then written as delivered once the disk has room again.
+    outbox.mark_delivered_many(seqs[-held:])
+    outbox._conn.execute("PRAGMA max_page_count = 1073741823")
+    assert outbox.retry_writes()
+    assert outbox.stats().unwritten_rows == 0
+    assert pending_seqs(outbox) == seqs[:-held]
+    assert outbox.enqueue(big) == seqs[-1] + 1
     outbox.close()
+    with open_outbox(tmp_path / "outbox.sqlite3") as reopened:
+        assert reopened.stats().write_errors == held  # persisted
 
 
-def test_read_only_database_raises_outbox_error_and_submit_goes_on(tmp_path: Path) -> None:
+def test_read_only_database_holds_the_interval_and_writes_it_when_writable_again(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path / "outbox.sqlite3")
     assert outbox._conn is not None
+    first = outbox.enqueue(sample_interval(0))
     outbox._conn.execute("PRAGMA query_only = ON")  # what a file system remounted read-only does
-    with pytest.raises(OutboxError, match="readonly"):
-        outbox.enqueue(sample_interval(0))
-    assert _unstarted_delivery(outbox).submit(sample_interval(1)) is None
-    assert outbox.stats().write_errors == 2
+    assert outbox.enqueue(sample_interval(1)) == first + 1
+    assert _unstarted_delivery(outbox).submit(sample_interval(2)) == first + 2
+    assert (outbox.stats().write_errors, outbox.stats().unwritten_rows) == (2, 2)
     outbox._conn.execute("PRAGMA query_only = OFF")
-    assert _unstarted_delivery(outbox).submit(sample_interval(2)) is not None
+    assert _unstarted_delivery(outbox).submit(sample_interval(3)) == first + 3
+    assert pending_seqs(outbox) == [first, first + 1, first + 2, first + 3]
+    assert outbox.stats().unwritten_rows == 0
     outbox.close()
 
 
@@ -299,16 +303,6 @@ def test_default_path_follows_systemd_state_directory(
     assert default_outbox_path() == tmp_path / "footfall" / "outbox.sqlite3"
 
 
-def _enqueue_until_full(outbox: SqliteOutbox, interval: IntervalCount) -> int:
-    """Enqueue until the next enqueue would fail; returns how many were accepted."""
-    for accepted in range(1000):
-        try:
-            outbox.enqueue(interval)
-        except OutboxError:
-            return accepted
-    raise AssertionError("the outbox never filled up")
-
-
 def _wide_interval() -> IntervalCount:
     """An interval with many lines, so a few rows fill a page."""
     base = sample_interval(0)
@@ -344,3 +338,19 @@ def test_malformed_interval_is_logged_and_counting_goes_on(
         assert delivery.submit(sample_interval(1)) is not None
         assert outbox.stats().backlog_rows == 1
     assert "not queued for delivery" in caplog.text
+
+
+def test_a_second_opener_does_not_take_the_running_owners_open_interval(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    running = open_outbox(path)
+    running.save_open_interval(sample_interval(0, coverage=0.5))
+    with open_outbox(path) as doctor:  # e.g. `footfall doctor` while the service counts
+        assert doctor.stats().backlog_rows == 0
+    # The owner dies without closing: its connection and its lock on the marks file go with it.
+    assert running._conn is not None
+    running._conn.close()
+    running._conn = None
+    running._held.close()
+    with open_outbox(path) as restarted:
+        rows = restarted.pending(10)
+    assert [row.interval for row in rows] == [sample_interval(0, coverage=0.5)]

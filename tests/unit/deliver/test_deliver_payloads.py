@@ -208,6 +208,17 @@ def test_health_payload_matches_its_schema_known_and_unknown() -> None:
     assert unknown["fps"] is None
 
 
+def test_health_payload_reports_held_quarantined_and_salvaged_rows() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    stats = OutboxStats(12, 340.5, 2, 7, SEQ, 500, unwritten_rows=5, quarantined_rows=1, salvaged_rows=40,
+                        unsalvaged_rows=3)  # fmt: skip
+    document = json.loads(render_health("cam-1", "main", now, None, stats))
+    validator(HEALTH_SCHEMA).validate(document)
+    reported = [document[name] for name in ("outbox_write_errors", "outbox_unwritten_rows",
+                "outbox_quarantined_rows", "outbox_salvaged_rows", "outbox_unsalvaged_rows")]  # fmt: skip
+    assert reported == [7, 5, 1, 40, 3]
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [
