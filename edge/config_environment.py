@@ -26,6 +26,8 @@ PREFIX = "FOOTFALL_"
 DELIMITER = "__"
 # Variables read outside the settings tree (the config file's own name).
 OTHER_VARIABLES = frozenset({"FOOTFALL_CONFIG"})
+# The city server's own settings (`footfall ingest`, `fleet`, `export`; edge.city), not the device's.
+OTHER_PREFIXES = ("FOOTFALL_CITY_",)
 
 
 def environment_values(settings: type[BaseSettings], secrets_dir: Path | None) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def environment_values(settings: type[BaseSettings], secrets_dir: Path | None) -
 def unknown_variables(environ: Mapping[str, str], settings: type[BaseSettings]) -> list[str]:
     """One warning per `FOOTFALL_*` variable that names no setting, with the closest real name."""
     known = set(_variable_names(settings)) | OTHER_VARIABLES
-    open_ended = tuple(name + DELIMITER for name in _table_names(settings))
+    open_ended = tuple(name + DELIMITER for name in _table_names(settings)) + OTHER_PREFIXES
     warnings = []
     for name in sorted(environ):
         upper = name.upper()

@@ -197,9 +197,11 @@ def test_malformed_json_in_a_table_variable_is_one_line(good: dict[str, str], tm
 
 def test_a_misspelled_variable_is_warned_about(good: dict[str, str], tmp_path: Path) -> None:
     good["FOOTFALL_AGREGATE__INTERVAL_S"] = "30"
+    good["FOOTFALL_CITY_DATABASE_URL"] = "postgresql://city@127.0.0.1/footfall"  # the city server's own
     result = _footfall("check-config", environment=good, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "FOOTFALL_AGREGATE__INTERVAL_S is not a setting" in result.stderr
+    assert "FOOTFALL_CITY_DATABASE_URL" not in result.stderr
     assert "did you mean FOOTFALL_AGGREGATE__INTERVAL_S?" in result.stderr
 
 

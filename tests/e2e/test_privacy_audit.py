@@ -196,6 +196,8 @@ def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> 
     # outbox.sqlite3-marks: sequence high-water mark and loss totals (README D-046).
     allowed_in_state = re.compile(
         r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$|^outbox\.sqlite3-marks$"
+        # The API's session signing keys and ended sessions (random ids, no person): README D-040.
+        r"|^\.?api-session\.json(\.\w+\.tmp)?$"
     )
     # edge.pipeline.sized_model: <model>-<digest>-<width>x<height>.onnx, written via a hidden temporary.
     allowed_in_cache = re.compile(r"^\.?yolox_nano-[0-9a-f]{12}-\d+x\d+\.onnx(\.\w+\.tmp)?$")

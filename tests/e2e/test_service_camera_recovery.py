@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -82,6 +83,7 @@ def running_service(tmp_path: Path, model_cache: Path) -> Iterator[dict[str, obj
             "subscriber": subscriber,
             "api": f"http://127.0.0.1:{port}",
             "log": tmp_path / "service.log",
+            "outbox": tmp_path / "outbox.sqlite3",
         }
     finally:
         if process.poll() is None:
@@ -153,3 +155,11 @@ def test_a_camera_missing_at_start_and_failing_mid_run_is_counted_again_when_bac
     starts = [document["start"] for document in subscriber.counts]
     ends = [document["end"] for document in subscriber.counts]
     assert starts[1:] == ends[:-1], "an interval slot is missing"
+    # The outbox is the truth: every interval it committed reached the subscriber, none is waiting.
+    outbox = running_service["outbox"]
+    assert isinstance(outbox, Path)
+    with sqlite3.connect(outbox) as database:
+        rows = database.execute("SELECT seq, delivered_at FROM outbox ORDER BY seq").fetchall()
+    assert rows, "nothing was committed"
+    assert [seq for seq, _ in rows] == subscriber.seqs[-len(rows) :]
+    assert all(delivered is not None for _, delivered in rows)
