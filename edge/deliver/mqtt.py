@@ -147,6 +147,10 @@ class MqttOptions:
         return self.status_expiry_factor * self.keepalive_s
 
 
+NO_MATCHING_SUBSCRIBERS = 0x10
+"""PUBACK reason code (MQTT 5): the broker took the message but had nobody to give it to."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
     """The broker's answer to one published message (PUBACK), as seen by `on_publish`."""
@@ -406,5 +410,9 @@ class MqttPublisher:
         self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any
     ) -> None:
         # Runs with paho's message lock held: only queue the ack, never take a lock here.
-        self._acks.put(Ack(mid, self._generation, not reason.is_failure, str(reason)))
+        # MQTT 5 "no matching subscribers" (0x10) is a success code, but nobody got the message:
+        # after a broker restart, Mosquitto forgets shared subscriptions until the city's
+        # ingesters re-subscribe, so counts acknowledged then would be lost. Keep and retry them.
+        delivered = not reason.is_failure and reason.value != NO_MATCHING_SUBSCRIBERS
+        self._acks.put(Ack(mid, self._generation, delivered, str(reason)))
         self._wake()
