@@ -83,7 +83,13 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
     def api_status() -> dict[str, Any]:
         status = device.status()
         verdict = assess(status)
-        return {**dataclasses.asdict(status), "health": verdict.level.value, "reasons": list(verdict.reasons)}
+        causes = [{"code": cause.code, "values": dict(cause.values)} for cause in verdict.causes]
+        return {
+            **dataclasses.asdict(status),
+            "health": verdict.level.value,
+            "reasons": list(verdict.reasons),
+            "causes": causes,  # the reasons as codes and values, for the pages to translate
+        }
 
     @app.get("/api/counts", dependencies=api)
     def api_counts(limit: Annotated[int, Query(ge=1, le=MAX_COUNTS)] = 60) -> list[dict[str, Any]]:

@@ -33,9 +33,27 @@ class Level(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One thing not green: a `code` the pages translate with `values`, and its English `text`."""
+
+    code: str
+    text: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     level: Level
-    reasons: tuple[str, ...]
+    causes: tuple[Reason, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The causes in English, for logs, metrics and API clients that do not translate."""
+        return tuple(cause.text for cause in self.causes)
+
+
+def _reason(code: str, template: str, **values: str) -> Reason:
+    return Reason(code, template.format(**values), tuple(values.items()))
 
 
 def assess(status: DeviceStatus) -> Verdict:
@@ -46,39 +64,52 @@ def assess(status: DeviceStatus) -> Verdict:
     return Verdict(level, tuple(red + amber))
 
 
-def _red_reasons(status: DeviceStatus) -> list[str]:
+def _red_reasons(status: DeviceStatus) -> list[Reason]:
     reasons = []
     if status.camera_state == "failed":
-        reasons.append(f"camera failed: {status.camera_detail}")
+        reasons.append(_reason("camera_failed", "camera failed: {detail}", detail=status.camera_detail))
     elif status.last_frame_age_s is not None and status.last_frame_age_s > STALE_FRAME_S:
-        reasons.append(f"no frame for {status.last_frame_age_s:.0f} s")
+        seconds = f"{status.last_frame_age_s:.0f}"
+        reasons.append(_reason("no_frame", "no frame for {seconds} s", seconds=seconds))
     if status.broker_state in ("not authorised", "refused"):
-        reasons.append(f"broker {status.broker_state}: {status.broker_detail}".rstrip(": "))
+        reasons.append(
+            Reason(
+                "broker_refused",
+                f"broker {status.broker_state}: {status.broker_detail}".rstrip(": "),
+                (("state", status.broker_state), ("detail", status.broker_detail)),
+            )
+        )
     if status.outbox_write_errors:
-        reasons.append(f"{status.outbox_write_errors} intervals could not be stored")
+        text = "{n} intervals could not be stored"
+        reasons.append(_reason("write_errors", text, n=str(status.outbox_write_errors)))
     if status.outbox_dropped:
-        reasons.append(f"{status.outbox_dropped} undelivered intervals dropped (outbox full)")
+        text = "{n} undelivered intervals dropped (outbox full)"
+        reasons.append(_reason("dropped", text, n=str(status.outbox_dropped)))
     if status.disk_free_bytes is not None and status.disk_free_bytes < FULL_DISK_BYTES:
-        reasons.append(f"disk almost full: {status.disk_free_bytes / 1e6:.0f} MB free")
+        text = "disk almost full: {mb} MB free"
+        reasons.append(_reason("disk_full", text, mb=f"{status.disk_free_bytes / 1e6:.0f}"))
     return reasons
 
 
-def _amber_reasons(status: DeviceStatus) -> list[str]:
+def _amber_reasons(status: DeviceStatus) -> list[Reason]:
     reasons = []
-    if status.camera_state in ("starting", "stalled") and status.camera_state != "failed":
-        reasons.append(f"camera {status.camera_state}")
+    if status.camera_state in ("starting", "stalled"):
+        reasons.append(_reason("camera_state", "camera {state}", state=status.camera_state))
     if status.fps is not None and status.fps < LOW_FPS:
-        reasons.append(f"low frame rate: {status.fps:.1f} frames/s")
+        reasons.append(_reason("low_fps", "low frame rate: {fps} frames/s", fps=f"{status.fps:.1f}"))
     if status.last_coverage is not None and status.last_coverage < LOW_COVERAGE:
-        reasons.append(f"last interval observed {status.last_coverage:.0%}")
+        text = "last interval observed {percent}%"
+        reasons.append(_reason("low_coverage", text, percent=f"{status.last_coverage * 100:.0f}"))
     if status.broker_state in ("disconnected", "unreachable", "connecting"):
-        reasons.append(f"broker {status.broker_state}")
+        reasons.append(_reason("broker_down", "broker {state}", state=status.broker_state))
     if status.outbox_oldest_s is not None and status.outbox_oldest_s > LATE_BACKLOG_S:
-        reasons.append(f"counts waiting for {status.outbox_oldest_s / 60:.0f} min")
+        text = "counts waiting for {minutes} min"
+        reasons.append(_reason("backlog_late", text, minutes=f"{status.outbox_oldest_s / 60:.0f}"))
     if status.temperature_c is not None and status.temperature_c > HOT_C:
-        reasons.append(f"hot: {status.temperature_c:.0f} °C")
+        reasons.append(_reason("hot", "hot: {celsius} °C", celsius=f"{status.temperature_c:.0f}"))
     if status.throttled:
-        reasons.append("CPU throttled or under-voltage")
+        reasons.append(_reason("throttled", "CPU throttled or under-voltage"))
     if status.disk_free_bytes is not None and FULL_DISK_BYTES <= status.disk_free_bytes < LOW_DISK_BYTES:
-        reasons.append(f"low disk: {status.disk_free_bytes / 1e9:.1f} GB free")
+        text = "low disk: {gb} GB free"
+        reasons.append(_reason("disk_low", text, gb=f"{status.disk_free_bytes / 1e9:.1f}"))
     return reasons

@@ -55,7 +55,7 @@ RENAME = re.compile(r'rename(?:at2?)?\([^"]*"(?P<source>[^"]+)"[^"]*"(?P<target>
 FORBIDDEN_KEYS = re.compile(
     r'"(track|track_id|tracks|box|boxes|bbox|trajectory|trajectories|foot|image|pixels)"'
 )
-STATUS_KEYS = {field.name for field in dataclasses.fields(DeviceStatus)} | {"health", "reasons"}
+STATUS_KEYS = {field.name for field in dataclasses.fields(DeviceStatus)} | {"health", "reasons", "causes"}
 
 
 @pytest.fixture

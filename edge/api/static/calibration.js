@@ -3,12 +3,6 @@
 // snapshot (coordinates normalised 0-1, x right, y down), watch live counts, save with PUT.
 const svg = document.getElementById("overlay");
 const NS = "http://www.w3.org/2000/svg";
-const HINTS = {
-  move: "Drag the round handles to move lines and corners.",
-  line: "Drag from A to B (or tap A, then B). People crossing towards the arrow count as in.",
-  zone: "Tap the corners of the zone, then press Finish shape.",
-  mask: "Tap the corners of the area to black out before detection, then press Finish shape.",
-};
 const KINDS = [["lines", "line"], ["zones", "zone"], ["masks", "mask"]];
 // Sizes on screen, CSS pixels: handles a finger can grab, labels readable on a phone.
 const HANDLE_PX = 9, HANDLE_HIT_PX = 22, LABEL_PX = 14, ARROW_PX = 44;
@@ -107,7 +101,7 @@ function drawOverlay() {
     const [x1, y1, x2, y2] = inArrow(line.a, line.b);
     el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke", "marker-end": `url(#${bad ? "arrow-bad" : "arrow"})`, class: "in-arrow" });
     // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip).
-    label(`${line.id}: in`, x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
+    label(t("overlay.in_side", { id: line.id }), x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
   }
   if (focusLine !== null) return; // validating: nothing to drag
   // Handles last, so they sit on top of every line and label.
@@ -121,9 +115,9 @@ function drawOverlay() {
 }
 
 function liveText(line) {
-  if (!saved.has(line.id)) return "not saved yet";
+  if (!saved.has(line.id)) return t("items.not_saved");
   const counts = live[line.id];
-  return counts ? `in ${counts.in} · out ${counts.out}` : "in – · out –";
+  return counts ? t("items.live", { in: counts.in, out: counts.out }) : t("items.live", { in: "–", out: "–" });
 }
 
 function listItems() {
@@ -132,14 +126,16 @@ function listItems() {
   for (const [kind, name] of KINDS) {
     model[kind].forEach((item, index) => {
       const row = document.createElement("li");
-      row.innerHTML = '<span class="kind"></span><input type="text" aria-label="name" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button>Delete</button>';
-      row.querySelector(".kind").textContent = name;
+      row.innerHTML = '<span class="kind"></span><input type="text" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button></button>';
+      row.querySelector(".kind").textContent = t(`kind.${name}`);
+      row.querySelector("input").setAttribute("aria-label", t("items.name"));
+      row.querySelector("button").textContent = t("items.delete");
       const input = row.querySelector("input");
       input.value = item.id;
       input.addEventListener("change", () => { forgetProblems(item); item.id = input.value.trim(); draw(); });
       if (kind === "lines") { row.dataset.line = String(index); row.querySelector(".live").textContent = liveText(item); }
       row.querySelector("button").addEventListener("click", () => { forgetProblems(item); model[kind].splice(index, 1); draw(); });
-      for (const message of problems.get(item) || []) {
+      for (const message of (problems.get(item) || []).map(problemText)) {
         row.classList.add("invalid");
         row.appendChild(Object.assign(document.createElement("p"), { className: "problem", textContent: message }));
       }
@@ -173,7 +169,7 @@ function setMode(next) {
   draft = null;
   document.querySelectorAll("[data-mode]").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
   document.getElementById("finish").hidden = !(mode === "zone" || mode === "mask");
-  document.getElementById("hint").textContent = HINTS[mode];
+  document.getElementById("hint").textContent = t(`hint.${mode}`);
   draw();
 }
 
@@ -217,15 +213,15 @@ svg.addEventListener("pointercancel", () => { dragging = null; if (draft && draf
 function finishLine(b) {
   model.lines.push({ id: uniqueId("lines", "line"), a: draft.points[0], b });
   setMode("move"); // the next touch adjusts this line rather than starting another one
-  say("Line added: name it, check the arrow, then Save.", "ok");
+  say(t("editor.line_added"), "ok");
 }
 
 document.getElementById("finish").addEventListener("click", () => {
-  if (!draft || draft.points.length < 3) { say("A zone needs at least 3 corners.", "error"); return; }
+  if (!draft || draft.points.length < 3) { say(t(mode === "mask" ? "editor.mask_corners" : "editor.zone_corners"), "error"); return; }
   const kind = mode === "mask" ? "masks" : "zones";
   model[kind].push({ id: uniqueId(kind, mode), polygon: draft.points });
   setMode("move");
-  say(`${kind === "masks" ? "Mask" : "Zone"} added: name it, then Save.`, "ok");
+  say(t(kind === "masks" ? "editor.mask_added" : "editor.zone_added"), "ok");
 });
 
 document.querySelectorAll("[data-mode]").forEach((button) => button.addEventListener("click", () => setMode(button.dataset.mode)));
@@ -240,9 +236,35 @@ document.getElementById("snapshot").addEventListener("load", (event) => {
 });
 document.getElementById("snapshot").addEventListener("error", () => {
   document.getElementById("stage").style.aspectRatio = `${W} / ${H}`;
-  say("No snapshot available (snapshots may be disabled on this device); lines can still be edited.", "error");
+  say(t("editor.no_snapshot"), "error");
 });
 new ResizeObserver(() => drawOverlay()).observe(svg); // marks keep their screen size
+
+function loginURL() {
+  return `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+}
+
+// The device's validation messages (edge/calibration.py), in the page's language; an unknown one as it is.
+const PROBLEMS = [
+  [/^(line|zone|mask) #(\d+): id is empty$/, (m) => t("problem.empty_id", { kind: t(`kind.${m[1]}`), n: m[2] })],
+  [/^duplicate (line|zone|mask) id "([^"]*)"$/, (m) => t("problem.duplicate", { kind: t(`kind.${m[1]}`), id: m[2] })],
+  [/^(line|zone|mask) "([^"]*)": a and b are the same point$/, (m) => t("problem.same_point", { id: m[2] })],
+  [/^(line|zone|mask) "([^"]*)": a and b are too close \(length ([\d.e-]+) < ([\d.e-]+)\)$/, (m) => t("problem.too_close", { id: m[2], length: m[3], minimum: m[4] })],
+  [/^(line|zone|mask) "([^"]*)": point (\w+) (\[[^\]]*\]) is outside the image \[0, 1\]$/, (m) => t("problem.outside", { kind: t(`kind.${m[1]}`), id: m[2], point: m[3], where: m[4] })],
+  [/^no lines and no zones: add at least one$/, () => t("problem.empty")],
+  [/^(line|zone|mask) "([^"]*)": id may only contain/, (m) => t("problem.id_chars", { kind: t(`kind.${m[1]}`), id: m[2] })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): polygon is self-intersecting/, (m) => t("problem.self_intersecting", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}` })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): polygon has zero or near-zero area/, (m) => t("problem.zero_area", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}` })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): point (\d+) repeats point (\d+)$/, (m) => t("problem.repeats", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}`, point: m[4], other: m[5] })],
+];
+
+function problemText(problem) {
+  for (const [pattern, render] of PROBLEMS) {
+    const match = problem.match(pattern);
+    if (match) return render(match);
+  }
+  return t("problem.device", { detail: problem });
+}
 
 function say(text, kind) {
   const message = document.getElementById("message");
@@ -269,8 +291,8 @@ function showProblems(detail) {
     for (const item of items) problems.set(item, [...(problems.get(item) || []), problem]);
   }
   draw();
-  const marked = problems.size ? `fix the ${problems.size === 1 ? "item" : "items"} marked in red below` : "";
-  say(`Not saved: ${[...general, marked].filter(Boolean).join("; ")}.`, "error");
+  const marked = problems.size ? I18N.plural("editor.fix_marked", problems.size) : "";
+  say(t("editor.not_saved", { detail: [...general.map(problemText), marked].filter(Boolean).join("; ") }), "error");
   const first = document.querySelector("#items li.invalid");
   if (first) first.scrollIntoView({ block: "nearest" });
 }
@@ -281,10 +303,10 @@ document.getElementById("save").addEventListener("click", async () => {
   const response = await fetch("/api/calibration", {
     method: "PUT", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document_),
   });
-  if (response.ok) { say("Saved: counting with this calibration now.", "ok"); live = {}; problems = new Map(); load(); }
-  else if (response.status === 401) location.href = "/login";
+  if (response.ok) { say(t("editor.saved"), "ok"); live = {}; problems = new Map(); load(); }
+  else if (response.status === 401) location.href = loginURL();
   else {
-    let detail = `Save failed (${response.status})`;
+    let detail = t("editor.save_failed", { status: response.status });
     try { detail = (await response.json()).detail || detail; } catch (error) { /* not JSON */ }
     showProblems(String(detail));
   }
@@ -292,7 +314,7 @@ document.getElementById("save").addEventListener("click", async () => {
 
 async function load() {
   const response = await fetch("/api/calibration", { credentials: "same-origin", cache: "no-store" });
-  if (response.status === 401) { location.href = "/login"; return; }
+  if (response.status === 401) { location.href = loginURL(); return; }
   const document_ = await response.json();
   const { lines = [], zones = [], masks = [], ...rest } = document_;
   model = { lines, zones, masks };
@@ -318,6 +340,17 @@ async function pollLive() {
   } catch (error) { /* the device may be restarting */ }
 }
 
+async function showDeviceName() {
+  // Which device this is, in the header: a technician may have several tabs open.
+  try {
+    const response = await fetch("/api/status", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return;
+    const status = await response.json();
+    document.getElementById("device-name").textContent = `${status.site_id} / ${status.device_id}`;
+  } catch (error) { /* the device may be restarting: the name comes with the next load */ }
+}
+
 load();
+showDeviceName();
 pollLive();
 setInterval(pollLive, 2000);
