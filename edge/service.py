@@ -206,6 +206,9 @@ class Service:
         with self.figures.lock:
             return list(self.figures.recent[-limit:])
 
+    def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        return self.outbox.history(since, limit)
+
     def live_counts(self) -> dict[str, tuple[int, int]]:
         with self.figures.lock:
             totals = self.figures.live_totals

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from edge.api.auth import SESSION_COOKIE, Authenticator
 from edge.api.health import assess
+from edge.api.history import add_history_routes
 from edge.api.metrics import render_metrics
 from edge.api.ports import Device
 from edge.api.validations import add_validation_routes
@@ -136,6 +137,7 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
         return get_openapi(title=app.title, version=app.version, routes=app.routes)
 
     add_validation_routes(app, device, api)
+    add_history_routes(app, device, api)
     _add_pages(app, auth, page, secure_cookies)
     return app
 

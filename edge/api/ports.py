@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from edge.calibration import Calibration
@@ -18,6 +19,13 @@ class Device(Protocol):
 
     def recent_counts(self, limit: int) -> Sequence[IntervalCount]:
         """The last closed intervals, oldest first, at most `limit`."""
+        ...
+
+    def interval_history(self, since: datetime, limit: int) -> Sequence[IntervalCount]:
+        """Closed intervals stored since `since` (from the outbox: they survive restarts), oldest first.
+
+        At most the newest `limit`; delivered or not.
+        """
         ...
 
     def live_counts(self) -> Mapping[str, tuple[int, int]]:

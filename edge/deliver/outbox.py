@@ -168,6 +168,30 @@ class SqliteOutbox:
             )
             return tuple(row for row in map(self._decode, rows) if row is not None)
 
+    def history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        """Stored intervals ending after `since`, delivered or not, by start time; the last `limit` stored.
+
+        Read-only (for the health page's chart, which must survive restarts): a row that cannot be
+        decoded is skipped here and left to `pending` to report.
+        """
+        with self._lock, self._reading("read the history of"):
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT body FROM outbox WHERE device_id = ? AND interval_end > ? "
+                    "ORDER BY seq DESC LIMIT ?",
+                    (self._device_id, iso_utc(since), limit),
+                )
+                .fetchall()
+            )
+        intervals = []
+        for (body,) in rows:
+            try:
+                intervals.append(interval_from_json(body))
+            except ValueError:
+                continue
+        return tuple(sorted(intervals, key=lambda interval: interval.start))
+
     def mark_delivered(self, seq: int) -> bool:
         """Record the broker's acknowledgement of one row; False if it was unknown or already marked."""
         return self.mark_delivered_many((seq,)) == 1

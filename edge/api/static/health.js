@@ -1,5 +1,5 @@
 "use strict";
-// Device health: polls /api/status every 3 s, /api/counts and /api/validations every 30 s; draws its own SVG chart.
+// Device health: polls /api/status every 3 s, /api/intervals and /api/validations every 30 s; chart.js draws the chart.
 // Texts come from strings.js through I18N (i18n.js); device data is shown as is (translate="no").
 
 function text(value, key, digits = 1) {
@@ -97,45 +97,93 @@ async function refreshStatus() {
   );
 }
 
-let shown = []; // the intervals on the chart, redrawn at the new size when the page is resized
+// The last 24 h of intervals from the outbox (they survive restarts); the chart shows a window of it.
+const chart = { intervals: [], hours: 24, selected: null, drawn: null, fromMs: 0, toMs: 0 };
 
 async function refreshChart() {
-  shown = await getJSON("/api/counts?limit=240");
-  drawChart(shown);
+  const history = await getJSON("/api/intervals?hours=24");
+  chart.intervals = history.intervals;
+  chart.untilMs = Date.parse(history.until);
+  drawChart();
+  drawTotals();
 }
 
-function drawChart(intervals) {
+function drawChart() {
   const svg = document.getElementById("chart");
-  const width = svg.clientWidth || 600, height = svg.clientHeight || 160;
-  const axis = 18; // room for the time labels under the bars
-  const ins = intervals.map((i) => i.lines.reduce((sum, l) => sum + l.in, 0));
-  const outs = intervals.map((i) => i.lines.reduce((sum, l) => sum + l.out, 0));
-  const totals = ins.map((value, k) => value + outs[k]);
-  const peak = Math.max(1, ...totals);
-  const step = width / Math.max(totals.length, 1);
-  const base = height - axis;
-  const bars = totals.map((total, k) => {
-    const h = (total / peak) * (base - 20);
-    const interval = intervals[k];
-    const dim = interval.quality.coverage < 0.8 ? ' fill-opacity="0.35"' : "";
-    const title = t("chart.bar", { start: I18N.time(interval.start), end: I18N.time(interval.end), total, in: ins[k], out: outs[k], coverage: Math.round(interval.quality.coverage * 100) });
-    return `<rect x="${k * step}" y="${base - h}" width="${Math.max(step - 1, 1)}" height="${h}" fill="#2b6cb0"${dim}><title></title></rect>`;
-  });
-  const ticks = intervals.length ? [0, Math.floor(intervals.length / 2), intervals.length - 1] : [];
-  const labels = [...new Set(ticks)].map((k, n, all) => {
-    const anchor = all.length > 1 && n === all.length - 1 ? "end" : n === 0 ? "start" : "middle";
-    const x = anchor === "end" ? width : anchor === "start" ? 0 : k * step + step / 2;
-    const when = anchor === "end" ? intervals[k].end : intervals[k].start;
-    return `<text x="${x}" y="${height - 4}" font-size="12" fill="#5a6478" text-anchor="${anchor}">${I18N.time(when)}</text>`;
-  });
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.innerHTML = bars.join("") + `<line x1="0" y1="${base}" x2="${width}" y2="${base}" stroke="#d5dae3"></line>` + labels.join("")
-    + `<text x="4" y="14" font-size="12" fill="#5a6478" class="peak"></text>`;
-  svg.querySelectorAll("rect title").forEach((node, k) => { node.textContent = t("chart.bar", { start: I18N.time(intervals[k].start), end: I18N.time(intervals[k].end), total: totals[k], in: ins[k], out: outs[k], coverage: Math.round(intervals[k].quality.coverage * 100) }); });
-  svg.querySelector(".peak").textContent = t("chart.peak", { n: peak });
-  document.getElementById("chart-note").textContent = intervals.length
-    ? t("chart.note", { n: intervals.length })
+  chart.toMs = chart.untilMs || Date.now();
+  chart.fromMs = chart.toMs - chart.hours * 3600000;
+  const shown = chart.intervals.filter((i) => Date.parse(i.end) > chart.fromMs);
+  chart.drawn = Chart.draw(svg, { intervals: shown, fromMs: chart.fromMs, toMs: chart.toMs, selected: chart.selected });
+  const slot = chart.drawn.list.find((s) => s.start === chart.selected);
+  const detail = document.getElementById("chart-detail");
+  detail.replaceChildren(...(slot ? Chart.describe(slot) : [t("chart.tap")]).map((line) => Object.assign(document.createElement("div"), { textContent: line })));
+  const slotText = chart.drawn.slotS < 60 ? t("unit.s", { value: chart.drawn.slotS }) : t("unit.min", { value: chart.drawn.slotS / 60 });
+  document.getElementById("chart-note").textContent = chart.intervals.length
+    ? t("chart.note", { slot: slotText, n: shown.length })
     : t("chart.empty");
+}
+
+function selectSlot(slot) {
+  chart.selected = slot ? slot.start : null;
+  drawChart();
+}
+
+function moveSelection(step) {
+  const list = chart.drawn ? chart.drawn.list : [];
+  if (!list.length) return;
+  const k = list.findIndex((s) => s.start === chart.selected);
+  const next = k < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, k + step));
+  selectSlot(list[next]);
+}
+
+function lineTotals(sinceMs) {
+  const totals = new Map();
+  for (const interval of chart.intervals) {
+    if (Date.parse(interval.start) < sinceMs) continue;
+    for (const line of interval.lines) {
+      const sum = totals.get(line.line_id) || { in: 0, out: 0 };
+      totals.set(line.line_id, { in: sum.in + line.in, out: sum.out + line.out });
+    }
+  }
+  return totals;
+}
+
+function drawTotals() {
+  const now = chart.untilMs || Date.now();
+  const midnight = new Date(now);
+  midnight.setHours(0, 0, 0, 0);
+  const today = lineTotals(midnight.getTime()), hour = lineTotals(now - 3600000);
+  const holder = document.getElementById("totals");
+  const lines = [...today.keys()];
+  if (!lines.length) {
+    holder.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: t("totals.none") }));
+    return;
+  }
+  const table = document.createElement("table");
+  table.className = "totals";
+  const head = table.createTHead().insertRow();
+  for (const key of ["line", "today_in", "today_out", "hour_in", "hour_out"]) {
+    head.appendChild(Object.assign(document.createElement("th"), { scope: "col", textContent: t(`totals.${key}`) }));
+  }
+  const body = table.createTBody();
+  for (const line of lines) {
+    const row = body.insertRow();
+    row.dataset.line = line;
+    const name = row.appendChild(document.createElement("th"));
+    name.scope = "row";
+    name.appendChild(data(line));
+    const last = hour.get(line) || { in: 0, out: 0 };
+    for (const value of [today.get(line).in, today.get(line).out, last.in, last.out]) row.insertCell().textContent = String(value);
+  }
+  holder.replaceChildren(table);
+}
+
+function chooseWindow(hours) {
+  chart.hours = hours;
+  chart.selected = null;
+  document.querySelectorAll("[data-hours]").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.hours) === hours)));
+  document.getElementById("csv").href = `/api/intervals.csv?hours=${hours}`;
+  drawChart();
 }
 
 const VALIDATION_COLUMNS = ["when", "line", "hand", "device", "accuracy", "verdict", "by"];
@@ -177,9 +225,15 @@ function validationRow(row, record) {
   });
 }
 
+const chartSvg = document.getElementById("chart");
+chartSvg.addEventListener("click", (event) => selectSlot(chart.drawn && Chart.slotAt(chartSvg, chart.drawn, event.clientX, chart.fromMs, chart.toMs)));
+chartSvg.addEventListener("keydown", (event) => {
+  if (event.key === "ArrowRight" || event.key === "ArrowLeft") { event.preventDefault(); moveSelection(event.key === "ArrowRight" ? 1 : -1); }
+});
+document.querySelectorAll("[data-hours]").forEach((b) => b.addEventListener("click", () => chooseWindow(Number(b.dataset.hours))));
 refreshStatus();
 refreshChart().catch(() => {});
 refreshValidations().catch(() => {});
-new ResizeObserver(() => drawChart(shown)).observe(document.getElementById("chart"));
+new ResizeObserver(() => drawChart()).observe(chartSvg);
 setInterval(refreshStatus, 3000);
 setInterval(() => { refreshChart().catch(() => {}); refreshValidations().catch(() => {}); }, 30000);

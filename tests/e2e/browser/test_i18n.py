@@ -55,7 +55,7 @@ def _context(browser: Browser, lang: str, *, pseudo: bool) -> BrowserContext:
     return context
 
 
-def _assert_translated(page: Page, where: str) -> None:
+def assert_translated(page: Page, where: str) -> None:
     untranslated = page.evaluate(UNTRANSLATED_JS)
     assert untranslated == [], f"{where}: text not from the dictionaries: {untranslated}"
     missing = page.evaluate("() => [...I18N.missing]")
@@ -90,18 +90,18 @@ def test_every_text_on_every_page_comes_from_the_dictionaries(
     page = context.new_page()
     page.goto(base_url + "/login?failed=1")
     expect(page.locator("#failed")).to_be_visible()
-    _assert_translated(page, "login")
+    assert_translated(page, "login")
     _log_in(page, base_url)
 
     expect(page.locator("#figures .figure")).to_have_count(15)
     expect(page.locator("#validations tbody tr")).to_have_count(1)
     expect(page.locator("#reasons li")).to_have_count(2)
     expect(page.locator("#chart rect")).not_to_have_count(0)
-    _assert_translated(page, "health")
+    assert_translated(page, "health")
 
     page.route("**/api/status", lambda route: route.abort())
     expect(page.locator("#dot")).to_have_class("dot grey", timeout=8000)
-    _assert_translated(page, "health, device not answering")
+    assert_translated(page, "health, device not answering")
     page.unroute("**/api/status")
 
     page.goto(base_url + "/calibration")
@@ -109,22 +109,22 @@ def test_every_text_on_every_page_comes_from_the_dictionaries(
     expect(page.locator("#validate-line option")).to_have_count(2)
     for mode in ("line", "zone", "mask", "move"):
         page.click(f"button[data-mode={mode}]")
-        _assert_translated(page, f"calibration, {mode} mode")
+        assert_translated(page, f"calibration, {mode} mode")
     page.click("button[data-mode=zone]")
     page.click("#finish")  # no corner yet: the "at least 3 corners" message
     expect(page.locator("#message")).to_have_class("error")
-    _assert_translated(page, "calibration, zone without corners")
+    assert_translated(page, "calibration, zone without corners")
     page.click("button[data-mode=move]")
     page.locator("#items li").nth(1).locator("input").fill("vertical")  # a duplicate id
     page.locator("#items li").nth(1).locator("input").press("Enter")
     page.click("#save")
     expect(page.locator("#items .problem")).to_have_count(2)
-    _assert_translated(page, "calibration, refused save")
+    assert_translated(page, "calibration, refused save")
     page.locator("#items li").nth(1).locator("input").fill("horizontal")
     page.locator("#items li").nth(1).locator("input").press("Enter")
     page.click("#save")
     expect(page.locator("#message")).to_have_class("ok")
-    _assert_translated(page, "calibration, saved")
+    assert_translated(page, "calibration, saved")
 
     page.select_option("#validate-line", "vertical")
     page.click("#validate-start")
@@ -132,13 +132,13 @@ def test_every_text_on_every_page_comes_from_the_dictionaries(
     page.click("#tap-in")
     page.click("#show-device")
     expect(page.locator("#sync")).to_have_class("sync ok")
-    _assert_translated(page, "validation, counting")
+    assert_translated(page, "validation, counting")
     page.click("#stop")
     expect(page.locator("#confirm")).to_be_visible()
-    _assert_translated(page, "validation, confirm")
+    assert_translated(page, "validation, confirm")
     page.click("#confirm-yes")
     expect(page.locator("#result")).to_be_visible()
-    _assert_translated(page, "validation, result")
+    assert_translated(page, "validation, result")
     context.close()
 
 

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from edge.calibration import Calibration, load_calibration
+from edge.deliver import SqliteOutbox
 from edge.records import (
     CountEvents,
     Crossing,
@@ -60,8 +61,11 @@ STATUS = DeviceStatus(
 class MemoryDevice:
     """Holds a calibration, a status and some intervals; records what the API applied."""
 
-    def __init__(self, validation_store: Path, status: DeviceStatus = STATUS) -> None:
+    def __init__(
+        self, validation_store: Path, status: DeviceStatus = STATUS, outbox: SqliteOutbox | None = None
+    ) -> None:
         self._lock = threading.Lock()
+        self.outbox = outbox
         # The real session and store: only the crossings are simulated (`cross`).
         self.validation = ValidationSession(
             DeviceFacts(
@@ -106,6 +110,10 @@ class MemoryDevice:
 
     def recent_counts(self, limit: int) -> list[IntervalCount]:
         return self.intervals[-limit:]
+
+    def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        """From a real outbox file when one was given (it survives a "restart"), else none."""
+        return () if self.outbox is None else self.outbox.history(since, limit)
 
     def live_counts(self) -> dict[str, tuple[int, int]]:
         with self._lock:
