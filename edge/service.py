@@ -400,11 +400,7 @@ class Service:
     # --- calibration ----------------------------------------------------------------------------
 
     def _count_stages(self, calibration: Calibration) -> tuple[SceneCounter, IntervalAggregator]:
-        self._masks = MaskPainter(calibration.masks)
-        # The motion gate watches the new lines' region; the new counter starts with no zone state.
-        self._scheduler = build_scheduler(self.settings, calibration, live=True)
-        self._last_events = None
-        counter = build_counter(self.settings, calibration)
+        counter = self._counting(calibration)
         aggregator = IntervalAggregator(
             [line.line_id for line in calibration.lines],
             [zone.zone_id for zone in calibration.zones],
@@ -417,6 +413,13 @@ class Service:
             )
         return counter, aggregator
 
+    def _counting(self, calibration: Calibration) -> SceneCounter:
+        self._masks = MaskPainter(calibration.masks)
+        # The motion gate watches the new lines' region; the new counter starts with no zone state.
+        self._scheduler = build_scheduler(self.settings, calibration, live=True)
+        self._last_events = None
+        return build_counter(self.settings, calibration)
+
     def _calibration_saved(self, calibration: Calibration) -> None:
         with self._calibration_lock:
             self._pending_calibration = calibration
@@ -426,10 +429,17 @@ class Service:
             calibration, self._pending_calibration = self._pending_calibration, None
         if calibration is None:
             return
-        # The interval so far was counted with the old lines: close it early, then start afresh.
-        self._close_interval(self._last_events_s)
+        # One record per UTC slot (D-051): the interval in progress goes on with the new lines,
+        # so a save neither splits it nor makes it look half-observed. Live counts go on too.
+        tail = self._counter.finish(self._last_events_s + 1.0)
         self.validation.cancel("the calibration changed while it ran")
-        self._counter, self._aggregator = self._count_stages(calibration)
+        line_ids = [line.line_id for line in calibration.lines]
+        zone_ids = [zone.zone_id for zone in calibration.zones]
+        self._counter = self._counting(calibration)
+        self._aggregator.recalibrate(line_ids, zone_ids, tail)
+        with self.figures.lock:
+            if self.figures.live_totals is not None:
+                self.figures.live_totals.extend(line_ids, zone_ids)
         logger.info("counting with the new calibration from now on")
 
     # --- helpers --------------------------------------------------------------------------------
