@@ -32,6 +32,8 @@ MAX_COUNTS = 1440
 NO_STORE = {"Cache-Control": "no-store"}
 # Largest calibration document accepted by PUT, bytes (a real one is a few kB).
 MAX_CALIBRATION_BYTES = 1_000_000
+# Stored validations the verdict looks through for each line's newest (edge.api.health).
+JUDGED_VALIDATIONS = 50
 # Largest login form accepted, bytes.
 MAX_LOGIN_BYTES = 4096
 
@@ -82,15 +84,7 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
 
     @app.get("/api/status", dependencies=api)
     def api_status() -> dict[str, Any]:
-        status = device.status()
-        verdict = assess(status)
-        causes = [{"code": cause.code, "values": dict(cause.values)} for cause in verdict.causes]
-        return {
-            **dataclasses.asdict(status),
-            "health": verdict.level.value,
-            "reasons": list(verdict.reasons),
-            "causes": causes,  # the reasons as codes and values, for the pages to translate
-        }
+        return _status_document(device)
 
     @app.get("/api/counts", dependencies=api)
     def api_counts(limit: Annotated[int, Query(ge=1, le=MAX_COUNTS)] = 60) -> list[dict[str, Any]]:
@@ -262,4 +256,17 @@ def _interval_json(interval: IntervalCount) -> dict[str, Any]:
         ],
         "zones": [dataclasses.asdict(zone) for zone in interval.zones],
         "quality": dataclasses.asdict(quality),
+    }
+
+
+def _status_document(device: Device) -> dict[str, Any]:
+    status = device.status()
+    judged = device.recent_validations(JUDGED_VALIDATIONS)
+    verdict = assess(status, judged, device.current_calibration().version)
+    causes = [{"code": cause.code, "values": dict(cause.values)} for cause in verdict.causes]
+    return {
+        **dataclasses.asdict(status),
+        "health": verdict.level.value,
+        "reasons": list(verdict.reasons),
+        "causes": causes,  # the reasons as codes and values, for the pages to translate
     }

@@ -6,10 +6,11 @@ colours. Red means counts are being lost or are wrong; amber means counts are de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from edge.records import DeviceStatus
+from edge.records import DeviceStatus, ValidationRecord
 
 # No frame for this long means the camera is not delivering (seconds).
 STALE_FRAME_S = 10.0
@@ -17,8 +18,9 @@ STALE_FRAME_S = 10.0
 LOW_FPS = 3.0
 # An interval observed less than this is degraded.
 LOW_COVERAGE = 0.8
-# Undelivered counts older than this mean the city's data is late (seconds).
-LATE_BACKLOG_S = 600.0
+# Undelivered counts older than this mean the city's data is late (seconds): an hour, as the
+# README's status table and footfall-doctor say; shorter broker outages are what the outbox is for.
+LATE_BACKLOG_S = 3600.0
 # The Pi throttles at 80-85 °C; warn before.
 HOT_C = 75.0
 # Free disk below which the outbox may fill (amber) or fail (red), bytes.
@@ -56,9 +58,21 @@ def _reason(code: str, template: str, **values: str) -> Reason:
     return Reason(code, template.format(**values), tuple(values.items()))
 
 
-def assess(status: DeviceStatus) -> Verdict:
-    """The worst level any rule gives, with every reason that is not green."""
-    red = _red_reasons(status)
+def assess(
+    status: DeviceStatus,
+    validations: Sequence[ValidationRecord] = (),
+    calibration_version: str | None = None,
+) -> Verdict:
+    """The worst level any rule gives, with every reason that is not green.
+
+    Args:
+        status: the device's state now.
+        validations: stored validations, newest first; the newest of each line checked with the
+            calibration in force (`calibration_version`) counts: a failed one is red, since the
+            counts of that line are known to be wrong. After a new calibration it no longer counts.
+        calibration_version: the version of the calibration in force.
+    """
+    red = _red_reasons(status) + _validation_reasons(validations, calibration_version)
     amber = _amber_reasons(status)
     level = Level.RED if red else Level.AMBER if amber else Level.GREEN
     return Verdict(level, tuple(red + amber))
@@ -112,4 +126,23 @@ def _amber_reasons(status: DeviceStatus) -> list[Reason]:
     if status.disk_free_bytes is not None and FULL_DISK_BYTES <= status.disk_free_bytes < LOW_DISK_BYTES:
         text = "low disk: {gb} GB free"
         reasons.append(_reason("disk_low", text, gb=f"{status.disk_free_bytes / 1e9:.1f}"))
+    return reasons
+
+
+def _validation_reasons(
+    validations: Sequence[ValidationRecord], calibration_version: str | None
+) -> list[Reason]:
+    reasons = []
+    judged: set[str] = set()
+    for record in validations:
+        if record.calibration_version != calibration_version or record.line_id in judged:
+            continue
+        judged.add(record.line_id)
+        if record.verdict == "fail" and record.accuracy is not None:
+            text = "last validation of line {line} failed: {accuracy} % accurate"
+            reasons.append(
+                _reason(
+                    "validation_failed", text, line=record.line_id, accuracy=f"{record.accuracy * 100:.1f}"
+                )
+            )
     return reasons
