@@ -7,7 +7,7 @@ import logging
 import math
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
@@ -75,7 +75,10 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
 
     def page_user(request: Request) -> None:
         if not _session_ok(auth, request):
-            raise HTTPException(303, headers={"Location": "/login"})
+            # Back to this page after logging in (`next`, checked again when used).
+            path = request.url.path
+            login = "/login" if path == "/" else f"/login?next={quote(path, safe='/')}"
+            raise HTTPException(303, headers={"Location": login})
 
     api = [Depends(api_user)]
     page = [Depends(page_user)]
@@ -163,6 +166,7 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
         form = parse_qs((await _bounded_body(request, MAX_LOGIN_BYTES)).decode("utf-8", "replace"))
         password_field = form.get("password", [""])[0]
         client = _client(request)
+        next_page = _next_page(request.query_params.get("next"))
         retry_after_s = auth.retry_after_s(client)
         if retry_after_s is not None:
             # The login page again, saying why: a technician should not face raw JSON.
@@ -172,8 +176,9 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
         if not _same_origin(request) or not auth.password_matches(password_field):
             auth.record_failure(client)
             logger.warning("failed login from %s", client)
-            return RedirectResponse("/login?failed=1", status_code=303)
-        response = RedirectResponse("/", status_code=303)
+            again = "/login?failed=1" + ("" if next_page == "/" else f"&next={quote(next_page, safe='/')}")
+            return RedirectResponse(again, status_code=303)
+        response = RedirectResponse(next_page, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             auth.new_session(),
@@ -205,6 +210,19 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
 
 def _session_ok(auth: Authenticator, request: Request) -> bool:
     return auth.session_ok(request.cookies.get(SESSION_COOKIE))
+
+
+def _next_page(requested: str | None) -> str:
+    """Where to go after logging in: `requested` when it is a path on this device, else Health.
+
+    Only "/..." paths: "//host", "/\\host" and "scheme:" would leave the device (an open redirect).
+    """
+    if not requested or not requested.startswith("/") or requested.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(requested)
+    if parts.scheme or parts.netloc or "\\" in requested or any(ord(c) < 0x20 for c in requested):
+        return "/"
+    return requested
 
 
 def _same_origin(request: Request) -> bool:

@@ -236,10 +236,16 @@
     if (!run || finishing) return;
     const id = run.id;
     let result;
-    try { result = await api("GET", "/api/validations/current"); } catch (error) { return; }
+    try { result = await running(); } catch (error) { return; }
     if (!run || run.id !== id || finishing) return;
-    if (result.ok && result.data.validation_id === id) { heard(result.data); render(); }
-    else if (result.status === 404 || result.ok) await vanished(id);
+    if (result.ok && result.data && result.data.validation_id === id) { heard(result.data); render(); }
+    else if (result.ok) await vanished(id);
+  }
+
+  async function running() {
+    // {ok, status, data: the running validation's progress, or null when none runs}.
+    const result = await api("GET", "/api/validations/running");
+    return { ...result, data: result.ok ? result.data.current : null };
   }
 
   async function vanished(id) {
@@ -400,8 +406,8 @@
   async function resume() {
     const local = stored();
     let result;
-    try { result = await api("GET", "/api/validations/current"); } catch (error) { return; }
-    if (result.ok) {
+    try { result = await running(); } catch (error) { return; }
+    if (result.ok && result.data) {
       const progress = result.data;
       // This phone's totals when it is the same validation; else the device's copy of the hand count.
       const mine = local && local.id === progress.validation_id;
