@@ -170,6 +170,8 @@ function setMode(next) {
   document.querySelectorAll("[data-mode]").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
   document.getElementById("finish").hidden = !(mode === "zone" || mode === "mask");
   document.getElementById("hint").textContent = t(`hint.${mode}`);
+  // Drawing takes every touch on the picture; moving leaves scrolling and pinch-zoom to the page.
+  document.getElementById("stage").classList.toggle("drawing", mode !== "move");
   draw();
 }
 
@@ -228,6 +230,18 @@ document.querySelectorAll("[data-mode]").forEach((button) => button.addEventList
 document.getElementById("refresh").addEventListener("click", () => {
   document.getElementById("snapshot").src = `/api/snapshot.jpg?t=${Date.now()}`;
 });
+// Zoom ×2 inside a scrolling frame, and full screen where the browser allows it: precise
+// placement on a phone-sized picture.
+const frame = document.getElementById("stage-frame");
+document.getElementById("zoom").addEventListener("click", (event) => {
+  const zoomed = frame.classList.toggle("zoomed");
+  event.currentTarget.setAttribute("aria-pressed", String(zoomed));
+});
+if (document.fullscreenEnabled) {
+  document.getElementById("fullscreen").hidden = false;
+  document.getElementById("fullscreen").addEventListener("click", () => frame.requestFullscreen().catch(() => {}));
+  document.getElementById("exit-fullscreen").addEventListener("click", () => document.exitFullscreen().catch(() => {}));
+}
 document.getElementById("snapshot").addEventListener("load", (event) => {
   W = event.target.naturalWidth || W;
   H = event.target.naturalHeight || H;
