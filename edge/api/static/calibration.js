@@ -6,6 +6,10 @@ const NS = "http://www.w3.org/2000/svg";
 const KINDS = [["lines", "line"], ["zones", "zone"], ["masks", "mask"]];
 // Sizes on screen, CSS pixels: handles a finger can grab, labels readable on a phone.
 const HANDLE_PX = 9, HANDLE_HIT_PX = 22, LABEL_PX = 14, ARROW_PX = 44;
+// Shortest line drawn, picture pixels: a double tap must not save a dot (the device allows less).
+const MIN_LINE_PX = 40;
+const MAX_UNDO = 100; // edits remembered
+let undoStack = []; // JSON of the model before each edit
 let model = { lines: [], zones: [], masks: [] };
 let extra = {};
 let saved = new Set();   // ids of the lines in force on the device (they have live counts)
@@ -44,6 +48,23 @@ function label(text, x, y, anchor = x > 0.75 ? "end" : "start") {
   const dx = anchor === "end" ? -8 * u : 8 * u;
   const node = el("text", { x: Math.min(Math.max(x * W + dx, 4 * u), W - 4 * u), y: Math.min(Math.max(y * H + 5 * u, LABEL_PX * u), H - 4 * u), fill: "#fff", stroke: "#000", "stroke-width": 3 * u, "paint-order": "stroke", "font-size": LABEL_PX * u, "font-weight": 600, "font-family": "system-ui, sans-serif", "text-anchor": anchor, "pointer-events": "none" });
   node.textContent = text;
+  return node;
+}
+
+function keepApart(node, placed) {
+  // Moves a label down (then up) by its height until it overlaps none already placed.
+  const box = node.getBBox();
+  const y0 = Number(node.getAttribute("y"));
+  for (const shift of [0, 1, -1, 2, -2, 3, -3]) {
+    const y = Math.min(Math.max(y0 + shift * (box.height + 2), box.height), H - 2);
+    const moved = { x: box.x, y: box.y + (y - y0), width: box.width, height: box.height };
+    if (!placed.some((other) => moved.x < other.x + other.width && other.x < moved.x + moved.width && moved.y < other.y + other.height && other.y < moved.y + moved.height)) {
+      node.setAttribute("y", y);
+      placed.push(moved);
+      return;
+    }
+  }
+  placed.push(box);
 }
 
 function inArrow(a, b) {
@@ -67,6 +88,7 @@ function handle(x, y, item, index) {
     if (draft) return; // taps while drawing place corners, even on top of a handle
     event.stopPropagation();
     event.preventDefault();
+    remember();
     dragging = { item, index };
     svg.setPointerCapture(event.pointerId);
   });
@@ -84,12 +106,13 @@ function drawOverlay() {
     const marker = el("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: colour }, marker);
   }
+  const labels = [];
   for (const [kind, colour] of [["zones", "#38a169"], ["masks", "#000"]]) {
     for (const item of model[kind]) {
       if (focusLine !== null && kind === "zones") continue;
       const stroke = problems.has(item) ? "#e53e3e" : colour;
       el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke, "stroke-width": 3, "vector-effect": "non-scaling-stroke" });
-      label(item.id, item.polygon[0][0], item.polygon[0][1]);
+      labels.push(label(item.id, item.polygon[0][0], item.polygon[0][1]));
     }
   }
   for (const line of model.lines) {
@@ -100,9 +123,16 @@ function drawOverlay() {
     el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
     const [x1, y1, x2, y2] = inArrow(line.a, line.b);
     el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke", "marker-end": `url(#${bad ? "arrow-bad" : "arrow"})`, class: "in-arrow" });
-    // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip).
-    label(t("overlay.in_side", { id: line.id }), x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
+    // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip);
+    // "out" mirrored on the other side of the line.
+    labels.push(label(t("overlay.in_side", { id: line.id }), x2, y2, x2 < x1 - 1e-6 ? "end" : "start"));
+    const ox = 2 * x1 - x2, oy = 2 * y1 - y2;
+    const out = label(t("overlay.out_side", { id: line.id }), ox, oy, ox < x1 - 1e-6 ? "end" : "start");
+    out.classList.add("out-label");
+    labels.push(out);
   }
+  const placed = [];
+  for (const node of labels) keepApart(node, placed);
   if (focusLine !== null) return; // validating: nothing to drag
   // Handles last, so they sit on top of every line and label.
   for (const kind of ["zones", "masks"]) for (const item of model[kind]) item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
@@ -126,15 +156,30 @@ function listItems() {
   for (const [kind, name] of KINDS) {
     model[kind].forEach((item, index) => {
       const row = document.createElement("li");
-      row.innerHTML = '<span class="kind"></span><input type="text" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button></button>';
+      row.innerHTML = '<span class="kind"></span><input type="text" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button type="button" class="flip" hidden></button><button type="button" class="delete"></button>';
       row.querySelector(".kind").textContent = t(`kind.${name}`);
       row.querySelector("input").setAttribute("aria-label", t("items.name"));
-      row.querySelector("button").textContent = t("items.delete");
+      row.querySelector(".delete").textContent = t("items.delete");
       const input = row.querySelector("input");
       input.value = item.id;
-      input.addEventListener("change", () => { forgetProblems(item); item.id = input.value.trim(); draw(); });
-      if (kind === "lines") { row.dataset.line = String(index); row.querySelector(".live").textContent = liveText(item); }
-      row.querySelector("button").addEventListener("click", () => { forgetProblems(item); model[kind].splice(index, 1); draw(); });
+      input.addEventListener("change", () => { remember(); forgetProblems(item); item.id = input.value.trim(); draw(); });
+      if (kind === "lines") {
+        row.dataset.line = String(index);
+        row.querySelector(".live").textContent = liveText(item);
+        const flip = row.querySelector(".flip");
+        flip.hidden = false;
+        flip.textContent = t("items.flip");
+        flip.setAttribute("aria-label", t("items.flip_label", { id: item.id }));
+        // Swapping A and B swaps the sides: who counted as in now counts as out.
+        flip.addEventListener("click", () => { remember(); [item.a, item.b] = [item.b, item.a]; draw(); say(t("editor.flipped", { id: item.id }), "ok"); });
+      }
+      row.querySelector(".delete").addEventListener("click", () => {
+        remember();
+        forgetProblems(item);
+        model[kind].splice(index, 1);
+        draw();
+        say(t("editor.deleted", { id: item.id }), "ok");
+      });
       for (const message of (problems.get(item) || []).map(problemText)) {
         row.classList.add("invalid");
         row.appendChild(Object.assign(document.createElement("p"), { className: "problem", textContent: message }));
@@ -168,7 +213,8 @@ function setMode(next) {
   mode = next;
   draft = null;
   document.querySelectorAll("[data-mode]").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
-  document.getElementById("finish").hidden = !(mode === "zone" || mode === "mask");
+  // Kept in the layout while hidden, so the picture does not jump when a drawing mode starts.
+  document.getElementById("finish").classList.toggle("invisible", !(mode === "zone" || mode === "mask"));
   document.getElementById("hint").textContent = t(`hint.${mode}`);
   // Drawing takes every touch on the picture; moving leaves scrolling and pinch-zoom to the page.
   document.getElementById("stage").classList.toggle("drawing", mode !== "move");
@@ -201,7 +247,13 @@ svg.addEventListener("pointermove", (event) => {
 });
 
 function release(event) {
-  if (dragging) { dragging = null; draw(); return; }
+  if (dragging) {
+    const { item } = dragging;
+    dragging = null;
+    if (item.a && tooShort(item.a, item.b)) { undo(); say(t("editor.too_short", { px: MIN_LINE_PX }), "error"); return; }
+    draw();
+    return;
+  }
   if (mode === "line" && draft && draft.pressed) {
     const p = point(event);
     const [a] = draft.points;
@@ -212,7 +264,18 @@ function release(event) {
 svg.addEventListener("pointerup", release);
 svg.addEventListener("pointercancel", () => { dragging = null; if (draft && draft.pressed) { draft = null; draw(); } });
 
+function tooShort(a, b) {
+  return Math.hypot((b[0] - a[0]) * W, (b[1] - a[1]) * H) < MIN_LINE_PX;
+}
+
 function finishLine(b) {
+  if (tooShort(draft.points[0], b)) {
+    draft = null;
+    drawOverlay();
+    say(t("editor.too_short", { px: MIN_LINE_PX }), "error");
+    return;
+  }
+  remember();
   model.lines.push({ id: uniqueId("lines", "line"), a: draft.points[0], b });
   setMode("move"); // the next touch adjusts this line rather than starting another one
   say(t("editor.line_added"), "ok");
@@ -221,12 +284,33 @@ function finishLine(b) {
 document.getElementById("finish").addEventListener("click", () => {
   if (!draft || draft.points.length < 3) { say(t(mode === "mask" ? "editor.mask_corners" : "editor.zone_corners"), "error"); return; }
   const kind = mode === "mask" ? "masks" : "zones";
+  remember();
   model[kind].push({ id: uniqueId(kind, mode), polygon: draft.points });
   setMode("move");
   say(t(kind === "masks" ? "editor.mask_added" : "editor.zone_added"), "ok");
 });
 
 document.querySelectorAll("[data-mode]").forEach((button) => button.addEventListener("click", () => setMode(button.dataset.mode)));
+
+function remember() {
+  undoStack = [...undoStack.slice(1 - MAX_UNDO), JSON.stringify(model)];
+  document.getElementById("undo-edit").disabled = false;
+}
+
+function undo() {
+  if (!undoStack.length) return;
+  model = JSON.parse(undoStack.pop());
+  problems = new Map();
+  document.getElementById("undo-edit").disabled = undoStack.length === 0;
+  draw();
+  say(t("editor.undone"), "ok");
+}
+document.getElementById("undo-edit").addEventListener("click", undo);
+
+// Leaving (reload, another page, closing the tab) with edits not saved: the browser asks first.
+window.addEventListener("beforeunload", (event) => {
+  if (unsavedEdits()) { event.preventDefault(); event.returnValue = ""; }
+});
 document.getElementById("refresh").addEventListener("click", () => {
   document.getElementById("snapshot").src = `/api/snapshot.jpg?t=${Date.now()}`;
 });
