@@ -37,6 +37,7 @@ from edge.deliver import (
 )
 from edge.detect import StagedDetector
 from edge.errors import FootfallError
+from edge.live_view import LiveViewRecorder
 from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_detector, build_scheduler, build_tracker
 from edge.privacy.masks import MaskPainter
@@ -48,6 +49,7 @@ from edge.records import (
     Frame,
     FrameQuality,
     IntervalCount,
+    LiveView,
     ValidationProgress,
     ValidationRecord,
 )
@@ -124,6 +126,7 @@ class Service:
         self._clock = clock
         self._monotonic = monotonic
         self.figures = LiveFigures(started_s=monotonic())
+        self.live = LiveViewRecorder()  # positions for the live view, in memory only (D-052)
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
         self._model_licence = licence_of(model_file)
         self._reader = LatestFrameReader(source)
@@ -205,6 +208,11 @@ class Service:
     def recent_counts(self, limit: int) -> list[IntervalCount]:
         with self.figures.lock:
             return list(self.figures.recent[-limit:])
+
+    def live_view(self) -> LiveView:
+        """People, occupancy and crossings now; no people while snapshots are off (no live view)."""
+        view = self.live.view()
+        return view if self.settings.api.snapshots else replace(view, people=())
 
     def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
         return self.outbox.history(since, limit)
@@ -333,6 +341,7 @@ class Service:
         found = self._detector.detect(frame)
         detector_ms = (self._monotonic() - started) * 1000.0
         tracked = self._tracker.update(found)
+        self.live.track(tracked)
         if scheduler is not None:
             scheduler.observe_inference(detector_ms)
             scheduler.observe(tracked, found)
@@ -371,6 +380,7 @@ class Service:
                 figures.latest_frame, figures.latest_boxes = frame, found
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
+        self.live.count(events, self._clock())
         self.validation.add(events)
         self.validation.observe(self._clock())
 

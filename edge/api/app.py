@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from edge.api.auth import SESSION_COOKIE, Authenticator
 from edge.api.health import assess
 from edge.api.history import add_history_routes
+from edge.api.live import add_live_routes
 from edge.api.metrics import render_metrics
 from edge.api.ports import Device
 from edge.api.validations import add_validation_routes
@@ -135,6 +136,7 @@ def create_app(device: Device, *, password: SecretStr, secure_cookies: bool = Fa
 
     add_validation_routes(app, device, api)
     add_history_routes(app, device, api)
+    add_live_routes(app, device, api)
     _add_pages(app, auth, page, secure_cookies)
     return app
 

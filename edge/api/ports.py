@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from edge.calibration import Calibration
-from edge.records import DeviceStatus, IntervalCount, ValidationProgress, ValidationRecord
+from edge.records import DeviceStatus, IntervalCount, LiveView, ValidationProgress, ValidationRecord
 
 
 class Device(Protocol):
@@ -25,6 +25,14 @@ class Device(Protocol):
         """Closed intervals stored since `since` (from the outbox: they survive restarts), oldest first.
 
         At most the newest `limit`; delivered or not.
+        """
+        ...
+
+    def live_view(self) -> LiveView:
+        """People in view now (boxes, short trails), zone occupancy and the last crossings.
+
+        For the calibration page's live view only: never stored or published; no people while
+        snapshots are off.
         """
         ...
 

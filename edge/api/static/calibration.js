@@ -18,6 +18,9 @@ let mode = "move";
 let draft = null;   // shape being drawn
 let dragging = null; // {item, index}
 let live = {};
+let liveView = { people: [], zones: {}, crossings: [] }; // /api/live/view: drawn, never kept
+let liveOn = true;
+const LIVE_MS = 1500; // picture and positions refresh together
 let savedJSON = ""; // the calibration in force on the device, to tell unsaved edits (validation.js)
 let focusLine = null; // id of the line being validated: drawn alone, without handles (validation.js)
 // The overlay's user units are the snapshot's pixels, so handles stay round and labels upright.
@@ -55,7 +58,7 @@ function keepApart(node, placed) {
   // Moves a label down (then up) by its height until it overlaps none already placed.
   const box = node.getBBox();
   const y0 = Number(node.getAttribute("y"));
-  for (const shift of [0, 1, -1, 2, -2, 3, -3]) {
+  for (const shift of [0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6]) {
     const y = Math.min(Math.max(y0 + shift * (box.height + 2), box.height), H - 2);
     const moved = { x: box.x, y: box.y + (y - y0), width: box.width, height: box.height };
     if (!placed.some((other) => moved.x < other.x + other.width && other.x < moved.x + moved.width && moved.y < other.y + other.height && other.y < moved.y + moved.height)) {
@@ -131,6 +134,7 @@ function drawOverlay() {
     out.classList.add("out-label");
     labels.push(out);
   }
+  drawLive(labels);
   const placed = [];
   for (const node of labels) keepApart(node, placed);
   if (focusLine !== null) return; // validating: nothing to drag
@@ -311,9 +315,6 @@ document.getElementById("undo-edit").addEventListener("click", undo);
 window.addEventListener("beforeunload", (event) => {
   if (unsavedEdits()) { event.preventDefault(); event.returnValue = ""; }
 });
-document.getElementById("refresh").addEventListener("click", () => {
-  document.getElementById("snapshot").src = `/api/snapshot.jpg?t=${Date.now()}`;
-});
 // Zoom ×2 inside a scrolling frame, and full screen where the browser allows it: precise
 // placement on a phone-sized picture.
 const frame = document.getElementById("stage-frame");
@@ -401,7 +402,7 @@ document.getElementById("save").addEventListener("click", async () => {
   const response = await fetch("/api/calibration", {
     method: "PUT", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document_),
   });
-  if (response.ok) { say(t("editor.saved"), "ok"); live = {}; problems = new Map(); load(); }
+  if (response.ok) { say(t("editor.saved"), "ok"); problems = new Map(); load(); }
   else if (response.status === 401) location.href = loginURL();
   else {
     let detail = t("editor.save_failed", { status: response.status });
@@ -432,10 +433,68 @@ function unsavedEdits() {
 }
 
 async function pollLive() {
+  // The picture and the positions of the same moment, then one redraw; paused while hidden.
+  if (document.visibilityState !== "visible") return;
   try {
-    const response = await fetch("/api/live", { credentials: "same-origin", cache: "no-store" });
-    if (response.ok) { live = await response.json(); updateLive(); }
+    const [view, picture] = await Promise.all([
+      fetch("/api/live/view", { credentials: "same-origin", cache: "no-store" }),
+      liveOn && !dragging ? fetch("/api/snapshot.jpg", { credentials: "same-origin", cache: "no-store" }) : null,
+    ]);
+    if (!view.ok) return;
+    const data = await view.json();
+    live = data.lines;
+    liveView = liveOn ? data : { people: [], zones: data.zones, crossings: data.crossings };
+    updateLive();
+    showCrossings();
+    if (picture && picture.ok) showPicture(await picture.blob()); // its load event redraws
+    else drawOverlay();
   } catch (error) { /* the device may be restarting */ }
+}
+
+let pictureURL = null;
+function showPicture(blob) {
+  const image = document.getElementById("snapshot");
+  const previous = pictureURL;
+  pictureURL = URL.createObjectURL(blob);
+  image.src = pictureURL;
+  if (previous) image.addEventListener("load", () => URL.revokeObjectURL(previous), { once: true });
+}
+
+function showCrossings() {
+  const list = document.getElementById("crossings");
+  const rows = liveView.crossings.map((crossing) => Object.assign(document.createElement("li"), {
+    textContent: t("log.entry", { time: I18N.time(crossing.at, true), line: crossing.line_id, direction: t(`dir.${crossing.direction}`) }),
+  }));
+  if (!rows.length) rows.push(Object.assign(document.createElement("li"), { className: "hint", textContent: t("log.none") }));
+  list.replaceChildren(...rows);
+}
+
+function drawLive(labels) {
+  // People as boxes with a short trail, counts on each saved line, occupancy in each zone.
+  for (const person of liveView.people) {
+    const [left, top, right, bottom] = person.box;
+    el("rect", { x: left * W, y: top * H, width: (right - left) * W, height: (bottom - top) * H, fill: "none", stroke: "#63b3ed", "stroke-width": 2, "vector-effect": "non-scaling-stroke", class: "person", "pointer-events": "none" });
+    if (person.trail.length > 1) el("polyline", { points: person.trail.map(([x, y]) => `${x * W},${y * H}`).join(" "), fill: "none", stroke: "#90cdf4", "stroke-width": 3, "stroke-opacity": 0.85, "vector-effect": "non-scaling-stroke", class: "trail", "pointer-events": "none" });
+  }
+  for (const line of model.lines) {
+    const counts = live[line.id];
+    if (!saved.has(line.id) || !counts || (focusLine !== null && line.id !== focusLine)) continue;
+    const node = label(t("items.live", { in: counts.in, out: counts.out }), (line.a[0] + line.b[0]) / 2, (line.a[1] + line.b[1]) / 2, "middle");
+    node.classList.add("line-count");
+    node.dataset.line = line.id;
+    labels.push(node);
+  }
+  if (focusLine !== null) return;
+  for (const zone of model.zones) {
+    const people = liveView.zones[zone.id];
+    if (people === undefined) continue;
+    const cx = zone.polygon.reduce((sum, p) => sum + p[0], 0) / zone.polygon.length;
+    const cy = zone.polygon.reduce((sum, p) => sum + p[1], 0) / zone.polygon.length;
+    const node = label(I18N.plural("overlay.people", people), cx, cy, "middle");
+    node.classList.add("occupancy");
+    node.dataset.zone = zone.id;
+    labels.push(node);
+  }
 }
 
 async function showDeviceName() {
@@ -451,4 +510,9 @@ async function showDeviceName() {
 load();
 showDeviceName();
 pollLive();
-setInterval(pollLive, 2000);
+setInterval(pollLive, LIVE_MS);
+document.getElementById("live-toggle").addEventListener("click", (event) => {
+  liveOn = !liveOn;
+  event.currentTarget.setAttribute("aria-pressed", String(liveOn));
+  pollLive();
+});

@@ -40,6 +40,11 @@ def _intervals() -> list[dict[str, Any]]:
     return intervals
 
 
+def _live() -> dict[str, dict[str, int]]:
+    lines: dict[str, dict[str, int]] = httpx.get(API + "/api/live", headers=BEARER, timeout=5.0).json()
+    return lines
+
+
 def _save(page: Page) -> None:
     page.click("#save")
     expect(page.locator("#message")).to_have_text("Saved: counting with this calibration now.")
@@ -68,7 +73,11 @@ def test_two_saves_in_one_interval_give_one_record_and_no_amber(
     # Start early in a slot, so both saves fall in it.
     _wait_until(lambda: datetime.now(UTC).timestamp() % INTERVAL_S < 2.0, INTERVAL_S + 1.0, "a new slot")
     saved_in = _slot_start(datetime.now(UTC))
+    live_before = _live()["exit"]
     _save(page)  # as it is
+    live_after = _live()["exit"]  # the live counts go on: a save resets nothing
+    assert live_after["in"] >= live_before["in"]
+    assert live_after["out"] >= live_before["out"]
     page.locator("#items li").first.locator("input").fill("door")  # the line renamed
     page.locator("#items li").first.locator("input").press("Enter")
     _save(page)

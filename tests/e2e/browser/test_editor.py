@@ -90,10 +90,17 @@ def test_on_a_phone_both_sides_of_each_line_are_labelled_and_no_labels_overlap(
     served: Served,  # noqa: F811
 ) -> None:
     context, page = _open(browser, served.base_url, phone=True)
-    texts = page.locator("#overlay text")
-    expect(texts).to_have_count(4)
-    expect(texts).to_have_text(["vertical: in", "vertical: out", "horizontal: in", "horizontal: out"])
-    boxes = [texts.nth(k).bounding_box() for k in range(4)]
+    sides = page.locator("#overlay text:not(.line-count)")
+    expect(sides).to_have_text(["vertical: in", "vertical: out", "horizontal: in", "horizontal: out"])
+    texts = page.locator("#overlay text")  # with the live counts on both lines, at the same centre
+    expect(texts).to_have_count(6)
+    # In one go: the overlay is redrawn with each live update.
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#overlay text')].map((node) => {
+          const r = node.getBoundingClientRect();
+          return { x: r.x, y: r.y, width: r.width, height: r.height };
+        })"""
+    )
     for k, first in enumerate(boxes):
         for second in boxes[k + 1 :]:
             assert first is not None

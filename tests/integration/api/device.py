@@ -12,6 +12,7 @@ import numpy as np
 
 from edge.calibration import Calibration, load_calibration
 from edge.deliver import SqliteOutbox
+from edge.live_view import LiveViewRecorder
 from edge.records import (
     CountEvents,
     Crossing,
@@ -21,6 +22,7 @@ from edge.records import (
     IntervalQuality,
     LineId,
     LineInterval,
+    LiveView,
     ValidationProgress,
     ValidationRecord,
 )
@@ -66,6 +68,7 @@ class MemoryDevice:
     ) -> None:
         self._lock = threading.Lock()
         self.outbox = outbox
+        self.live = LiveViewRecorder()
         # The real session and store: only the crossings are simulated (`cross`).
         self.validation = ValidationSession(
             DeviceFacts(
@@ -114,6 +117,10 @@ class MemoryDevice:
     def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
         """From a real outbox file when one was given (it survives a "restart"), else none."""
         return () if self.outbox is None else self.outbox.history(since, limit)
+
+    def live_view(self) -> LiveView:
+        """What `self.live` (the service's real recorder) was fed by the test."""
+        return self.live.view()
 
     def live_counts(self) -> dict[str, tuple[int, int]]:
         with self._lock:
