@@ -432,13 +432,14 @@ function unsavedEdits() {
   return editedJSON() !== savedJSON;
 }
 
-async function pollLive() {
+async function pollLive(withPicture = true) {
   // The picture and the positions of the same moment, then one redraw; paused while hidden.
   if (document.visibilityState !== "visible") return;
+  withPicture = withPicture && liveOn && !dragging;
   try {
     const [view, picture] = await Promise.all([
       fetch("/api/live/view", { credentials: "same-origin", cache: "no-store" }),
-      liveOn && !dragging ? fetch("/api/snapshot.jpg", { credentials: "same-origin", cache: "no-store" }) : null,
+      withPicture ? fetch("/api/snapshot.jpg", { credentials: "same-origin", cache: "no-store" }) : null,
     ]);
     if (!view.ok) return;
     const data = await view.json();
@@ -509,7 +510,7 @@ async function showDeviceName() {
 
 load();
 showDeviceName();
-pollLive();
+pollLive(false); // the page's <img> is loading the first picture already
 setInterval(pollLive, LIVE_MS);
 document.getElementById("live-toggle").addEventListener("click", (event) => {
   liveOn = !liveOn;
