@@ -60,7 +60,14 @@ from edge.sources import (
     LatestFrameReader,
 )
 from edge.system import read_system
-from edge.validation import DeviceFacts, ValidationSession, ValidationStore, default_validation_path
+from edge.validation import (
+    RUNNING_FILE,
+    DeviceFacts,
+    RunningKeeper,
+    ValidationSession,
+    ValidationStore,
+    default_validation_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +162,9 @@ class Service:
                 min_people=settings.validation.min_people,
             )
         )
+        # A running validation survives a restart (D-053): kept next to the stored ones.
+        self._running_keeper = RunningKeeper(self.validations.path.parent / RUNNING_FILE)
+        self._resume_validation()
         self.delivery: Delivery | LocalOutbox = (
             mqtt_delivery(settings, self.outbox, self.health, self.validations)
             if settings.mqtt.enabled
@@ -235,30 +245,50 @@ class Service:
     def start_validation(self, line_id: str, operator: str) -> ValidationProgress:
         """Start an on-site check of `line_id` now (see `edge.validation.ValidationSession.start`)."""
         calibration = self.calibration.current()
-        return self.validation.start(
+        progress = self.validation.start(
             line_id,
             operator,
             lines=tuple(line.line_id for line in calibration.lines),
             calibration_version=calibration.version,
             now=self._clock(),
         )
+        self._keep_validation()
+        return progress
 
     def validation_progress(self) -> ValidationProgress | None:
         return self.validation.progress(self._clock())
 
     def update_validation(self, reference_in: int, reference_out: int) -> ValidationProgress:
-        return self.validation.set_reference(reference_in, reference_out, now=self._clock())
+        progress = self.validation.set_reference(reference_in, reference_out, now=self._clock())
+        self._keep_validation()
+        return progress
 
     def finish_validation(self, reference_in: int, reference_out: int) -> ValidationRecord:
         """End the running check, store its record durably, and queue it for publication."""
         record = self.validation.finish(reference_in, reference_out, now=self._clock())
         self.validations.add(record)
+        self._keep_validation()
         if isinstance(self.delivery, Delivery):
             self.delivery.notify_evidence()
         return record
 
     def cancel_validation(self) -> bool:
-        return self.validation.cancel("cancelled by the technician")
+        cancelled = self.validation.cancel("cancelled by the technician")
+        self._keep_validation()
+        return cancelled
+
+    def _keep_validation(self) -> None:
+        self._running_keeper.keep(self.validation.running_state())
+
+    def _resume_validation(self) -> None:
+        kept = self._running_keeper.load()
+        if kept is None:
+            return
+        if kept.calibration_version != self.calibration.current().version:
+            logger.warning("validation of line %s not resumed: the calibration changed", kept.line_id)
+            self._running_keeper.keep(None)
+            return
+        self.validation.resume(kept)
 
     def recent_validations(self, limit: int) -> list[ValidationRecord]:
         return self.validations.recent(limit)
@@ -399,6 +429,7 @@ class Service:
         self._close_interval(last_events_s)
         self.delivery.stop(self.settings.mqtt.stop_timeout_s)
         self.outbox.close()
+        self._keep_validation()  # the device's count so far, for the service that comes next
         self.validations.close()
 
     def _close_interval(self, last_events_s: float) -> None:
@@ -443,6 +474,7 @@ class Service:
         # so a save neither splits it nor makes it look half-observed. Live counts go on too.
         tail = self._counter.finish(self._last_events_s + 1.0)
         self.validation.cancel("the calibration changed while it ran")
+        self._keep_validation()
         line_ids = [line.line_id for line in calibration.lines]
         zone_ids = [zone.zone_id for zone in calibration.zones]
         self._counter = self._counting(calibration)
