@@ -7,9 +7,12 @@ every translation in ⟦ ⟧, so any letter left outside the brackets (and outsi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from edge.records import CountEvents, Crossing, Direction, LineId, Track, TrackedFrame, TrackId
 from tests.e2e.browser.conftest import SCREENS
 from tests.integration.api.conftest import PASSWORD, Served, served  # noqa: F401 - the fixture
 
@@ -76,6 +79,12 @@ def with_history(served: Served) -> Served:  # noqa: F811
     served.device.cross("vertical", "in", 3)
     served.device.finish_validation(3, 1)
     served.device.set_status(broker_state="unreachable", last_coverage=0.4, camera_detail="")
+    # The live view's person, trail and crossing log.
+    for step in range(3):
+        track = Track(TrackId(1), (600.0 + 30 * step, 200.0, 660.0 + 30 * step, 400.0), 0.9, True)
+        served.device.live.track(TrackedFrame(step, step * 0.2, 1280, 720, (track,)))
+    crossing = Crossing(LineId("vertical"), Direction.OUT, 0.4, 2)
+    served.device.live.count(CountEvents(2, 0.4, (crossing,), (), ()), datetime.now(UTC))
     return served
 
 
@@ -107,6 +116,8 @@ def test_every_text_on_every_page_comes_from_the_dictionaries(
     page.goto(base_url + "/calibration")
     expect(page.locator("#items li")).to_have_count(2)
     expect(page.locator("#validate-line option")).to_have_count(2)
+    expect(page.locator("#crossings li")).to_have_count(1)
+    expect(page.locator("#overlay rect.person")).to_have_count(1)
     for mode in ("line", "zone", "mask", "move"):
         page.click(f"button[data-mode={mode}]")
         assert_translated(page, f"calibration, {mode} mode")
