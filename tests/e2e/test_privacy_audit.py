@@ -191,7 +191,10 @@ def _use_every_feature(api: str, duration_s: float) -> tuple[dict[str, str], lis
 def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> None:
     written = {match["path"] for match in WRITE_OPEN.finditer(trace)}
     written |= {match["target"] for match in RENAME.finditer(trace)}
-    allowed_in_state = re.compile(r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$")
+    # validation-running.json: a running validation's totals and operator, kept across a restart (D-053).
+    allowed_in_state = re.compile(
+        r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$|^validation-running\.(json|tmp)$"
+    )
     # edge.pipeline.sized_model: <model>-<digest>-<width>x<height>.onnx, written via a hidden temporary.
     allowed_in_cache = re.compile(r"^\.?yolox_nano-[0-9a-f]{12}-\d+x\d+\.onnx(\.\w+\.tmp)?$")
     unexpected = []
