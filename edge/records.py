@@ -470,3 +470,34 @@ class ValidationProgress:
     tolerance: float
     min_people: int
     coverage: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LivePerson:
+    """One person in view now, for the calibration page's live view only (never stored or sent).
+
+    Attributes:
+        box: (left, top, right, bottom), normalised [0, 1].
+        trail: the last foot points, oldest first, normalised.
+    """
+
+    box: tuple[float, float, float, float]
+    trail: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCrossing:
+    """One recent crossing for the live view's log: when (UTC), which line, which way."""
+
+    at: datetime
+    line_id: LineId
+    direction: Direction
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """What the live view draws over the snapshot: people now, zone occupancy, the last crossings."""
+
+    people: tuple[LivePerson, ...]
+    occupancy: tuple[tuple[ZoneId, int], ...]
+    crossings: tuple[LiveCrossing, ...]

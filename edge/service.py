@@ -37,6 +37,7 @@ from edge.deliver import (
 )
 from edge.detect import StagedDetector
 from edge.errors import FootfallError
+from edge.live_view import LiveViewRecorder
 from edge.notify import SystemdNotifier
 from edge.pipeline import build_counter, build_detector, build_scheduler, build_tracker
 from edge.privacy.masks import MaskPainter
@@ -48,6 +49,7 @@ from edge.records import (
     Frame,
     FrameQuality,
     IntervalCount,
+    LiveView,
     ValidationProgress,
     ValidationRecord,
 )
@@ -58,7 +60,14 @@ from edge.sources import (
     LatestFrameReader,
 )
 from edge.system import read_system
-from edge.validation import DeviceFacts, ValidationSession, ValidationStore, default_validation_path
+from edge.validation import (
+    RUNNING_FILE,
+    DeviceFacts,
+    RunningKeeper,
+    ValidationSession,
+    ValidationStore,
+    default_validation_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +138,7 @@ class Service:
         self._clock = clock
         self._monotonic = monotonic
         self.figures = LiveFigures(started_s=monotonic())
+        self.live = LiveViewRecorder()  # positions for the live view, in memory only (D-052)
         self._model_digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
         self._model_licence = licence_of(model_file)
         self._reader = LatestFrameReader(source, reopen=reopen_source)
@@ -158,6 +168,9 @@ class Service:
                 min_people=settings.validation.min_people,
             )
         )
+        # A running validation survives a restart (D-053): kept next to the stored ones.
+        self._running_keeper = RunningKeeper(self.validations.path.parent / RUNNING_FILE)
+        self._resume_validation()
         self.delivery: Delivery | LocalOutbox = (
             mqtt_delivery(settings, self.outbox, self.health, self.validations)
             if settings.mqtt.enabled
@@ -212,6 +225,14 @@ class Service:
         with self.figures.lock:
             return list(self.figures.recent[-limit:])
 
+    def live_view(self) -> LiveView:
+        """People, occupancy and crossings now; no people while snapshots are off (no live view)."""
+        view = self.live.view()
+        return view if self.settings.api.snapshots else replace(view, people=())
+
+    def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        return self.outbox.history(since, limit)
+
     def live_counts(self) -> dict[str, tuple[int, int]]:
         with self.figures.lock:
             totals = self.figures.live_totals
@@ -230,30 +251,50 @@ class Service:
     def start_validation(self, line_id: str, operator: str) -> ValidationProgress:
         """Start an on-site check of `line_id` now (see `edge.validation.ValidationSession.start`)."""
         calibration = self.calibration.current()
-        return self.validation.start(
+        progress = self.validation.start(
             line_id,
             operator,
             lines=tuple(line.line_id for line in calibration.lines),
             calibration_version=calibration.version,
             now=self._clock(),
         )
+        self._keep_validation()
+        return progress
 
     def validation_progress(self) -> ValidationProgress | None:
         return self.validation.progress(self._clock())
 
     def update_validation(self, reference_in: int, reference_out: int) -> ValidationProgress:
-        return self.validation.set_reference(reference_in, reference_out, now=self._clock())
+        progress = self.validation.set_reference(reference_in, reference_out, now=self._clock())
+        self._keep_validation()
+        return progress
 
     def finish_validation(self, reference_in: int, reference_out: int) -> ValidationRecord:
         """End the running check, store its record durably, and queue it for publication."""
         record = self.validation.finish(reference_in, reference_out, now=self._clock())
         self.validations.add(record)
+        self._keep_validation()
         if isinstance(self.delivery, Delivery):
             self.delivery.notify_evidence()
         return record
 
     def cancel_validation(self) -> bool:
-        return self.validation.cancel("cancelled by the technician")
+        cancelled = self.validation.cancel("cancelled by the technician")
+        self._keep_validation()
+        return cancelled
+
+    def _keep_validation(self) -> None:
+        self._running_keeper.keep(self.validation.running_state())
+
+    def _resume_validation(self) -> None:
+        kept = self._running_keeper.load()
+        if kept is None:
+            return
+        if kept.calibration_version != self.calibration.current().version:
+            logger.warning("validation of line %s not resumed: the calibration changed", kept.line_id)
+            self._running_keeper.keep(None)
+            return
+        self.validation.resume(kept)
 
     def recent_validations(self, limit: int) -> list[ValidationRecord]:
         return self.validations.recent(limit)
@@ -340,6 +381,7 @@ class Service:
         found = self._detector.detect(frame)
         detector_ms = (self._monotonic() - started) * 1000.0
         tracked = self._tracker.update(found)
+        self.live.track(tracked)
         if scheduler is not None:
             scheduler.observe_inference(detector_ms)
             scheduler.observe(tracked, found)
@@ -378,6 +420,7 @@ class Service:
                 figures.latest_frame, figures.latest_boxes = frame, found
             if figures.live_totals is not None:
                 figures.live_totals.add(events)
+        self.live.count(events, self._clock())
         self.validation.add(events)
         self.validation.observe(self._clock())
 
@@ -411,6 +454,7 @@ class Service:
         self._close_interval(last_events_s)
         self.delivery.stop(self.settings.mqtt.stop_timeout_s)
         self.outbox.close()
+        self._keep_validation()  # the device's count so far, for the service that comes next
         self.validations.close()
 
     def _close_interval(self, last_events_s: float) -> None:
@@ -422,11 +466,7 @@ class Service:
     # --- calibration ----------------------------------------------------------------------------
 
     def _count_stages(self, calibration: Calibration) -> tuple[SceneCounter, IntervalAggregator]:
-        self._masks = MaskPainter(calibration.masks)
-        # The motion gate watches the new lines' region; the new counter starts with no zone state.
-        self._scheduler = build_scheduler(self.settings, calibration, live=True)
-        self._last_events = None
-        counter = build_counter(self.settings, calibration)
+        counter = self._counting(calibration)
         aggregator = IntervalAggregator(
             [line.line_id for line in calibration.lines],
             [zone.zone_id for zone in calibration.zones],
@@ -439,6 +479,13 @@ class Service:
             )
         return counter, aggregator
 
+    def _counting(self, calibration: Calibration) -> SceneCounter:
+        self._masks = MaskPainter(calibration.masks)
+        # The motion gate watches the new lines' region; the new counter starts with no zone state.
+        self._scheduler = build_scheduler(self.settings, calibration, live=True)
+        self._last_events = None
+        return build_counter(self.settings, calibration)
+
     def _calibration_saved(self, calibration: Calibration) -> None:
         with self._calibration_lock:
             self._pending_calibration = calibration
@@ -448,10 +495,18 @@ class Service:
             calibration, self._pending_calibration = self._pending_calibration, None
         if calibration is None:
             return
-        # The interval so far was counted with the old lines: close it early, then start afresh.
-        self._close_interval(self._last_events_s)
+        # One record per UTC slot (D-051): the interval in progress goes on with the new lines,
+        # so a save neither splits it nor makes it look half-observed. Live counts go on too.
+        tail = self._counter.finish(self._last_events_s + 1.0)
         self.validation.cancel("the calibration changed while it ran")
-        self._counter, self._aggregator = self._count_stages(calibration)
+        self._keep_validation()
+        line_ids = [line.line_id for line in calibration.lines]
+        zone_ids = [zone.zone_id for zone in calibration.zones]
+        self._counter = self._counting(calibration)
+        self._aggregator.recalibrate(line_ids, zone_ids, tail)
+        with self.figures.lock:
+            if self.figures.live_totals is not None:
+                self.figures.live_totals.extend(line_ids, zone_ids)
         logger.info("counting with the new calibration from now on")
 
     # --- helpers --------------------------------------------------------------------------------

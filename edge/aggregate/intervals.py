@@ -177,6 +177,40 @@ class IntervalAggregator:
         self._attributed_until = None
         return closed
 
+    def recalibrate(
+        self, line_ids: Sequence[LineId], zone_ids: Sequence[ZoneId], events: CountEvents | None = None
+    ) -> None:
+        """Count the lines and zones of a new calibration from now on, without closing the interval.
+
+        One record per UTC slot (README D-051): the interval in progress keeps what it counted
+        under the ids it was counted with, and gains the new ids; the intervals after it hold
+        the new ids only. A line kept by the new calibration goes on counting in the same record,
+        a removed or renamed one is reported there under its old id with its counts until the save.
+
+        Args:
+            line_ids: the new calibration's lines.
+            zone_ids: the new calibration's zones.
+            events: the old counter's last events (`SceneCounter.finish`): counted in the current
+                interval, under the old ids.
+
+        Raises:
+            ValueError: for repeated ids, or events for ids the old calibration did not have.
+            RuntimeError: after `close`.
+        """
+        self._check_not_closed()
+        CountTotals(line_ids, zone_ids)  # validates the ids (unique) before anything changes
+        current = self._current
+        if events is not None:
+            self._check_ids(events)
+            if current is not None:
+                current.totals.add(dataclasses.replace(events, timestamp_s=current.observed_s))
+        self._line_ids = tuple(line_ids)
+        self._zone_ids = tuple(zone_ids)
+        self._known_lines = frozenset(self._line_ids)
+        self._known_zones = frozenset(self._zone_ids)
+        if current is not None:
+            current.totals.extend(self._line_ids, self._zone_ids)
+
     def tick(self, now: datetime) -> list[IntervalCount]:
         """Close the intervals that ended before ``now`` although no frame came since.
 

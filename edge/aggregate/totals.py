@@ -77,6 +77,25 @@ class CountTotals:
         self._last_s: float | None = None
         self._pending: dict[ZoneId, int] = {}
 
+    def extend(self, line_ids: Sequence[LineId], zone_ids: Sequence[ZoneId]) -> None:
+        """Also count these lines and zones, from zero; the ones counted already keep their totals.
+
+        For a calibration saved mid-run: lines and zones that still exist go on, new ones join,
+        removed ones stay in the summary with what they counted.
+        """
+        for line_id in line_ids:
+            self._crossings.setdefault(line_id, {Direction.IN: 0, Direction.OUT: 0})
+        for zone_id in zone_ids:
+            if zone_id in self._dwells_s:
+                continue
+            self._zone_ids += (zone_id,)
+            self._peak[zone_id] = 0
+            self._weighted_people_s[zone_id] = 0.0
+            self._weighted_s[zone_id] = 0.0
+            self._sample_sum[zone_id] = 0
+            self._samples[zone_id] = 0
+            self._dwells_s[zone_id] = []
+
     def add(self, events: CountEvents) -> None:
         """Add one frame's events (or the tail from `SceneCounter.finish`).
 

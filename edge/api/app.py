@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -26,7 +26,9 @@ from edge.api.auth import SESSION_COOKIE, SESSION_S, Authenticator, Channel
 from edge.api.guard import RequestGuard, client_address, is_authenticated
 from edge.api.headers import page_policy
 from edge.api.health import assess
+from edge.api.history import add_history_routes
 from edge.api.hosts import HostPolicy
+from edge.api.live import add_live_routes
 from edge.api.metrics import render_metrics
 from edge.api.openapi_docs import (
     COMMON_RESPONSES,
@@ -52,6 +54,8 @@ MAX_COUNTS = 1440
 NO_STORE = {"Cache-Control": "no-store"}
 # Largest calibration document accepted by PUT, bytes (the largest valid one is about 150 kB).
 MAX_CALIBRATION_BYTES = 262_144
+# Stored validations the verdict looks through for each line's newest (edge.api.health).
+JUDGED_VALIDATIONS = 50
 # Largest login form accepted, bytes.
 MAX_LOGIN_BYTES = 4096
 # Validation errors echoed in a 422 at most, and the longest message of each (no input is echoed).
@@ -103,7 +107,10 @@ def create_app(
 
     def page_user(request: Request) -> None:
         if not is_authenticated(request.scope):
-            raise HTTPException(303, headers={"Location": "/login"})
+            # Back to this page after logging in (`next`, checked again when used).
+            path = request.url.path
+            login = "/login" if path == "/" else f"/login?next={quote(path, safe='/')}"
+            raise HTTPException(303, headers={"Location": login})
 
     api = [Depends(api_user)]
     page = [Depends(page_user)]
@@ -112,9 +119,7 @@ def create_app(
 
     @app.get("/api/status", dependencies=api)
     def api_status() -> dict[str, Any]:
-        status = device.status()
-        verdict = assess(status)
-        return {**dataclasses.asdict(status), "health": verdict.level.value, "reasons": list(verdict.reasons)}
+        return _status_document(device)
 
     @app.get("/api/counts", dependencies=api)
     def api_counts(limit: Annotated[int, Query(ge=1, le=MAX_COUNTS)] = 60) -> list[dict[str, Any]]:
@@ -158,6 +163,8 @@ def create_app(
         return document_current_lines(document, [line.line_id for line in device.current_calibration().lines])
 
     add_validation_routes(app, device, api)
+    add_history_routes(app, device, api)
+    add_live_routes(app, device, api)
     _add_pages(app, auth, page, secure_cookies)
     return app
 
@@ -252,14 +259,16 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
             return JSONResponse({"detail": "login refused: the form was posted from another site"}, 403)
         form = parse_qs((await _bounded_body(request, MAX_LOGIN_BYTES)).decode("utf-8", "replace"))
         password_field = form.get("password", [""])[0]
+        next_page = _next_page(request.query_params.get("next"))
         retry_after_s = auth.retry_after_s(client, Channel.LOGIN)
         if retry_after_s is not None:
             return _blocked_login_page(retry_after_s)
         if not auth.password_matches(password_field):
             auth.record_failure(client, Channel.LOGIN)
             logger.warning("failed login from %s", client)
-            return RedirectResponse("/login?failed=1", status_code=303)
-        response = RedirectResponse("/", status_code=303)
+            again = "/login?failed=1" + ("" if next_page == "/" else f"&next={quote(next_page, safe='/')}")
+            return RedirectResponse(again, status_code=303)
+        response = RedirectResponse(next_page, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             auth.new_session(),
@@ -288,6 +297,19 @@ def _add_pages(app: FastAPI, auth: Authenticator, page: list[Any], secure_cookie
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         return _static(name)
+
+
+def _next_page(requested: str | None) -> str:
+    """Where to go after logging in: `requested` when it is a path on this device, else Health.
+
+    Only "/..." paths: "//host", "/\\host" and "scheme:" would leave the device (an open redirect).
+    """
+    if not requested or not requested.startswith("/") or requested.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(requested)
+    if parts.scheme or parts.netloc or "\\" in requested or any(ord(c) < 0x20 for c in requested):
+        return "/"
+    return requested
 
 
 def _cross_site(request: Request) -> bool:
@@ -366,4 +388,17 @@ def _interval_json(interval: IntervalCount) -> dict[str, Any]:
         ],
         "zones": [dataclasses.asdict(zone) for zone in interval.zones],
         "quality": dataclasses.asdict(quality),
+    }
+
+
+def _status_document(device: Device) -> dict[str, Any]:
+    status = device.status()
+    judged = device.recent_validations(JUDGED_VALIDATIONS)
+    verdict = assess(status, judged, device.current_calibration().version)
+    causes = [{"code": cause.code, "values": dict(cause.values)} for cause in verdict.causes]
+    return {
+        **dataclasses.asdict(status),
+        "health": verdict.level.value,
+        "reasons": list(verdict.reasons),
+        "causes": causes,  # the reasons as codes and values, for the pages to translate
     }

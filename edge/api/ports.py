@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from edge.calibration import Calibration
-from edge.records import DeviceStatus, IntervalCount, ValidationProgress, ValidationRecord
+from edge.records import DeviceStatus, IntervalCount, LiveView, ValidationProgress, ValidationRecord
 
 
 class Device(Protocol):
@@ -18,6 +19,21 @@ class Device(Protocol):
 
     def recent_counts(self, limit: int) -> Sequence[IntervalCount]:
         """The last closed intervals, oldest first, at most `limit`."""
+        ...
+
+    def interval_history(self, since: datetime, limit: int) -> Sequence[IntervalCount]:
+        """Closed intervals stored since `since` (from the outbox: they survive restarts), oldest first.
+
+        At most the newest `limit`; delivered or not.
+        """
+        ...
+
+    def live_view(self) -> LiveView:
+        """People in view now (boxes, short trails), zone occupancy and the last crossings.
+
+        For the calibration page's live view only: never stored or published; no people while
+        snapshots are off.
+        """
         ...
 
     def live_counts(self) -> Mapping[str, tuple[int, int]]:

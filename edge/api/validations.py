@@ -67,6 +67,12 @@ def add_validation_routes(app: FastAPI, device: Device, api: list[Depends]) -> N
             raise HTTPException(404, "no validation is running")
         return _progress_json(progress)
 
+    @app.get("/api/validations/running", dependencies=api)
+    def running() -> dict[str, Any]:
+        # The page asks at every load whether one runs: "none" is an answer, not a 404.
+        progress = device.validation_progress()
+        return {"current": None if progress is None else _progress_json(progress)}
+
     @app.post(
         "/api/validations/current", dependencies=api, status_code=201, responses={**CONFLICT, **UNKNOWN_LINE}
     )

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from edge.deliver.codec import interval_to_json, iso_utc
+from edge.deliver.codec import interval_from_json, interval_to_json, iso_utc
 from edge.deliver.held import HeldIntervals
 from edge.deliver.outbox_rows import OutboxRow, RowReader, StoredRow
 from edge.deliver.outbox_sql import OutboxTables
@@ -229,6 +229,30 @@ class SqliteOutbox:
             rows = [row for row in (self._reader.decode(conn, item) for item in fresh) if row]
             rows += [self._reader.held(row) for row in self._unwritten.undelivered()]
             return tuple(sorted(rows, key=lambda row: row.seq)[:limit])
+
+    def history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        """Stored intervals ending after `since`, delivered or not, by start time; the last `limit` stored.
+
+        Read-only (for the health page's chart, which must survive restarts): a row that cannot be
+        decoded is skipped here and left to `pending` to report.
+        """
+        with self._lock, self._reading("read the history of"):
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT body FROM outbox WHERE device_id = ? AND interval_end > ? "
+                    "ORDER BY seq DESC LIMIT ?",
+                    (self._device_id, iso_utc(since), limit),
+                )
+                .fetchall()
+            )
+        intervals = []
+        for (body,) in rows:
+            try:
+                intervals.append(interval_from_json(body))
+            except ValueError:
+                continue
+        return tuple(sorted(intervals, key=lambda interval: interval.start))
 
     def mark_delivered(self, seq: int) -> bool:
         """Record the broker's acknowledgement of one row; False if it was unknown or already marked."""

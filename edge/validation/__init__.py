@@ -8,11 +8,15 @@ track: a session only adds up the crossings of its line.
 """
 
 from edge.validation.codec import validation_document, validation_from_document
-from edge.validation.session import DeviceFacts, ValidationSession
+from edge.validation.keeper import RUNNING_FILE, RunningKeeper
+from edge.validation.session import DeviceFacts, RunningValidation, ValidationSession
 from edge.validation.store import ValidationStore, default_validation_path
 
 __all__ = [
+    "RUNNING_FILE",
     "DeviceFacts",
+    "RunningKeeper",
+    "RunningValidation",
     "ValidationSession",
     "ValidationStore",
     "default_validation_path",

@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from edge.errors import ValidationError
 from edge.records import CountEvents, Direction, LineId, ValidationProgress, ValidationRecord
@@ -82,6 +82,20 @@ class DeviceFacts:
             calibration_version=calibration_version,
             coverage=coverage,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RunningValidation:
+    """A running validation as kept across a restart: (in, out) pairs, seconds the device looked."""
+
+    validation_id: str
+    line_id: str
+    operator: str
+    calibration_version: str
+    started_at: datetime
+    reference: tuple[int, int]
+    device: tuple[int, int]
+    observed_s: float
 
 
 @dataclass(slots=True)
@@ -233,6 +247,51 @@ class ValidationSession:
         if running is not None:
             logger.info("validation of line %s cancelled: %s", running.line_id, reason)
         return running is not None
+
+    def running_state(self) -> RunningValidation | None:
+        """The running validation as a record, to keep across a restart (`edge.validation.keeper`)."""
+        with self._lock:
+            running = self._running
+            if running is None:
+                return None
+            return RunningValidation(
+                running.validation_id,
+                running.line_id,
+                running.operator,
+                running.calibration_version,
+                running.started_at,
+                (running.reference_in, running.reference_out),
+                (running.device_in, running.device_out),
+                running.observed_s,
+            )
+
+    def resume(self, state: RunningValidation) -> None:
+        """Go on with a validation kept across a restart; the time the device was off is not observed.
+
+        Raises:
+            ValidationError: one is running already.
+        """
+        with self._lock:
+            if self._running is not None:
+                raise ValidationError("a validation is running already")
+            self._running = _Running(
+                state.validation_id,
+                LineId(state.line_id),
+                state.operator,
+                state.calibration_version,
+                state.started_at,
+                reference_in=state.reference[0],
+                reference_out=state.reference[1],
+                device_in=state.device[0],
+                device_out=state.device[1],
+                observed_s=state.observed_s,
+                # A moment in the past it had frames: the time off counts as not observed.
+                last_frame_at=state.started_at + timedelta(seconds=state.observed_s)
+                if state.observed_s
+                else None,
+            )
+            self._cancelled = None
+        logger.info("validation of line %s resumed after a restart", state.line_id)
 
     def _require(self) -> _Running:
         if self._running is None:

@@ -57,7 +57,7 @@ RENAME = re.compile(r'rename(?:at2?)?\([^"]*"(?P<source>[^"]+)"[^"]*"(?P<target>
 FORBIDDEN_KEYS = re.compile(
     r'"(track|track_id|tracks|box|boxes|bbox|trajectory|trajectories|foot|image|pixels)"'
 )
-STATUS_KEYS = {field.name for field in dataclasses.fields(DeviceStatus)} | {"health", "reasons"}
+STATUS_KEYS = {field.name for field in dataclasses.fields(DeviceStatus)} | {"health", "reasons", "causes"}
 
 
 @pytest.fixture
@@ -194,8 +194,10 @@ def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> 
     written = {match["path"] for match in WRITE_OPEN.finditer(trace)}
     written |= {match["target"] for match in RENAME.finditer(trace)}
     # outbox.sqlite3-marks: sequence high-water mark and loss totals (README D-046).
+    # validation-running.json: a running validation's totals and operator, kept across a restart (D-053).
     allowed_in_state = re.compile(
         r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$|^outbox\.sqlite3-marks$"
+        r"|^validation-running\.(json|tmp)$"
         # The API's session signing keys and ended sessions (random ids, no person): README D-040.
         r"|^\.?api-session\.json(\.\w+\.tmp)?$"
     )

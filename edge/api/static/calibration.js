@@ -3,15 +3,13 @@
 // snapshot (coordinates normalised 0-1, x right, y down), watch live counts, save with PUT.
 const svg = document.getElementById("overlay");
 const NS = "http://www.w3.org/2000/svg";
-const HINTS = {
-  move: "Drag the round handles to move lines and corners.",
-  line: "Drag from A to B (or tap A, then B). People crossing towards the arrow count as in.",
-  zone: "Tap the corners of the zone, then press Finish shape.",
-  mask: "Tap the corners of the area to black out before detection, then press Finish shape.",
-};
 const KINDS = [["lines", "line"], ["zones", "zone"], ["masks", "mask"]];
 // Sizes on screen, CSS pixels: handles a finger can grab, labels readable on a phone.
 const HANDLE_PX = 9, HANDLE_HIT_PX = 22, LABEL_PX = 14, ARROW_PX = 44;
+// Shortest line drawn, picture pixels: a double tap must not save a dot (the device allows less).
+const MIN_LINE_PX = 40;
+const MAX_UNDO = 100; // edits remembered
+let undoStack = []; // JSON of the model before each edit
 let model = { lines: [], zones: [], masks: [] };
 let extra = {};
 let saved = new Set();   // ids of the lines in force on the device (they have live counts)
@@ -20,6 +18,9 @@ let mode = "move";
 let draft = null;   // shape being drawn
 let dragging = null; // {item, index}
 let live = {};
+let liveView = { people: [], zones: {}, crossings: [] }; // /api/live/view: drawn, never kept
+let liveOn = true;
+const LIVE_MS = 1500; // picture and positions refresh together
 let savedJSON = ""; // the calibration in force on the device, to tell unsaved edits (validation.js)
 let focusLine = null; // id of the line being validated: drawn alone, without handles (validation.js)
 // The overlay's user units are the snapshot's pixels, so handles stay round and labels upright.
@@ -50,6 +51,23 @@ function label(text, x, y, anchor = x > 0.75 ? "end" : "start") {
   const dx = anchor === "end" ? -8 * u : 8 * u;
   const node = el("text", { x: Math.min(Math.max(x * W + dx, 4 * u), W - 4 * u), y: Math.min(Math.max(y * H + 5 * u, LABEL_PX * u), H - 4 * u), fill: "#fff", stroke: "#000", "stroke-width": 3 * u, "paint-order": "stroke", "font-size": LABEL_PX * u, "font-weight": 600, "font-family": "system-ui, sans-serif", "text-anchor": anchor, "pointer-events": "none" });
   node.textContent = text;
+  return node;
+}
+
+function keepApart(node, placed) {
+  // Moves a label down (then up) by its height until it overlaps none already placed.
+  const box = node.getBBox();
+  const y0 = Number(node.getAttribute("y"));
+  for (const shift of [0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6]) {
+    const y = Math.min(Math.max(y0 + shift * (box.height + 2), box.height), H - 2);
+    const moved = { x: box.x, y: box.y + (y - y0), width: box.width, height: box.height };
+    if (!placed.some((other) => moved.x < other.x + other.width && other.x < moved.x + moved.width && moved.y < other.y + other.height && other.y < moved.y + moved.height)) {
+      node.setAttribute("y", y);
+      placed.push(moved);
+      return;
+    }
+  }
+  placed.push(box);
 }
 
 function inArrow(a, b) {
@@ -73,6 +91,7 @@ function handle(x, y, item, index) {
     if (draft) return; // taps while drawing place corners, even on top of a handle
     event.stopPropagation();
     event.preventDefault();
+    remember();
     dragging = { item, index };
     svg.setPointerCapture(event.pointerId);
   });
@@ -90,12 +109,13 @@ function drawOverlay() {
     const marker = el("marker", { id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: colour }, marker);
   }
+  const labels = [];
   for (const [kind, colour] of [["zones", "#38a169"], ["masks", "#000"]]) {
     for (const item of model[kind]) {
       if (focusLine !== null && kind === "zones") continue;
       const stroke = problems.has(item) ? "#e53e3e" : colour;
       el("polygon", { points: item.polygon.map((p) => `${p[0] * W},${p[1] * H}`).join(" "), fill: colour, "fill-opacity": kind === "masks" ? 0.75 : 0.25, stroke, "stroke-width": 3, "vector-effect": "non-scaling-stroke" });
-      label(item.id, item.polygon[0][0], item.polygon[0][1]);
+      labels.push(label(item.id, item.polygon[0][0], item.polygon[0][1]));
     }
   }
   for (const line of model.lines) {
@@ -106,9 +126,17 @@ function drawOverlay() {
     el("line", { x1: line.a[0] * W, y1: line.a[1] * H, x2: line.b[0] * W, y2: line.b[1] * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke" });
     const [x1, y1, x2, y2] = inArrow(line.a, line.b);
     el("line", { x1: x1 * W, y1: y1 * H, x2: x2 * W, y2: y2 * H, stroke: colour, "stroke-width": 4, "vector-effect": "non-scaling-stroke", "marker-end": `url(#${bad ? "arrow-bad" : "arrow"})`, class: "in-arrow" });
-    // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip).
-    label(`${line.id}: in`, x2, y2, x2 < x1 - 1e-6 ? "end" : "start");
+    // Beyond the arrow tip, on the side the arrow points to (left-pointing: text ends at the tip);
+    // "out" mirrored on the other side of the line.
+    labels.push(label(t("overlay.in_side", { id: line.id }), x2, y2, x2 < x1 - 1e-6 ? "end" : "start"));
+    const ox = 2 * x1 - x2, oy = 2 * y1 - y2;
+    const out = label(t("overlay.out_side", { id: line.id }), ox, oy, ox < x1 - 1e-6 ? "end" : "start");
+    out.classList.add("out-label");
+    labels.push(out);
   }
+  drawLive(labels);
+  const placed = [];
+  for (const node of labels) keepApart(node, placed);
   if (focusLine !== null) return; // validating: nothing to drag
   // Handles last, so they sit on top of every line and label.
   for (const kind of ["zones", "masks"]) for (const item of model[kind]) item.polygon.forEach((p, index) => handle(p[0], p[1], item, index));
@@ -121,9 +149,9 @@ function drawOverlay() {
 }
 
 function liveText(line) {
-  if (!saved.has(line.id)) return "not saved yet";
+  if (!saved.has(line.id)) return t("items.not_saved");
   const counts = live[line.id];
-  return counts ? `in ${counts.in} · out ${counts.out}` : "in – · out –";
+  return counts ? t("items.live", { in: counts.in, out: counts.out }) : t("items.live", { in: "–", out: "–" });
 }
 
 function listItems() {
@@ -132,14 +160,31 @@ function listItems() {
   for (const [kind, name] of KINDS) {
     model[kind].forEach((item, index) => {
       const row = document.createElement("li");
-      row.innerHTML = '<span class="kind"></span><input type="text" aria-label="name" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button>Delete</button>';
-      row.querySelector(".kind").textContent = name;
+      row.innerHTML = '<span class="kind"></span><input type="text" autocomplete="off" autocapitalize="off" spellcheck="false"><span class="live"></span><button type="button" class="flip" hidden></button><button type="button" class="delete"></button>';
+      row.querySelector(".kind").textContent = t(`kind.${name}`);
+      row.querySelector("input").setAttribute("aria-label", t("items.name"));
+      row.querySelector(".delete").textContent = t("items.delete");
       const input = row.querySelector("input");
       input.value = item.id;
-      input.addEventListener("change", () => { forgetProblems(item); item.id = input.value.trim(); draw(); });
-      if (kind === "lines") { row.dataset.line = String(index); row.querySelector(".live").textContent = liveText(item); }
-      row.querySelector("button").addEventListener("click", () => { forgetProblems(item); model[kind].splice(index, 1); draw(); });
-      for (const message of problems.get(item) || []) {
+      input.addEventListener("change", () => { remember(); forgetProblems(item); item.id = input.value.trim(); draw(); });
+      if (kind === "lines") {
+        row.dataset.line = String(index);
+        row.querySelector(".live").textContent = liveText(item);
+        const flip = row.querySelector(".flip");
+        flip.hidden = false;
+        flip.textContent = t("items.flip");
+        flip.setAttribute("aria-label", t("items.flip_label", { id: item.id }));
+        // Swapping A and B swaps the sides: who counted as in now counts as out.
+        flip.addEventListener("click", () => { remember(); [item.a, item.b] = [item.b, item.a]; draw(); say(t("editor.flipped", { id: item.id }), "ok"); });
+      }
+      row.querySelector(".delete").addEventListener("click", () => {
+        remember();
+        forgetProblems(item);
+        model[kind].splice(index, 1);
+        draw();
+        say(t("editor.deleted", { id: item.id }), "ok");
+      });
+      for (const message of (problems.get(item) || []).map(problemText)) {
         row.classList.add("invalid");
         row.appendChild(Object.assign(document.createElement("p"), { className: "problem", textContent: message }));
       }
@@ -172,8 +217,11 @@ function setMode(next) {
   mode = next;
   draft = null;
   document.querySelectorAll("[data-mode]").forEach((b) => b.classList.toggle("active", b.dataset.mode === mode));
-  document.getElementById("finish").hidden = !(mode === "zone" || mode === "mask");
-  document.getElementById("hint").textContent = HINTS[mode];
+  // Kept in the layout while hidden, so the picture does not jump when a drawing mode starts.
+  document.getElementById("finish").classList.toggle("invisible", !(mode === "zone" || mode === "mask"));
+  document.getElementById("hint").textContent = t(`hint.${mode}`);
+  // Drawing takes every touch on the picture; moving leaves scrolling and pinch-zoom to the page.
+  document.getElementById("stage").classList.toggle("drawing", mode !== "move");
   draw();
 }
 
@@ -203,7 +251,13 @@ svg.addEventListener("pointermove", (event) => {
 });
 
 function release(event) {
-  if (dragging) { dragging = null; draw(); return; }
+  if (dragging) {
+    const { item } = dragging;
+    dragging = null;
+    if (item.a && tooShort(item.a, item.b)) { undo(); say(t("editor.too_short", { px: MIN_LINE_PX }), "error"); return; }
+    draw();
+    return;
+  }
   if (mode === "line" && draft && draft.pressed) {
     const p = point(event);
     const [a] = draft.points;
@@ -214,24 +268,65 @@ function release(event) {
 svg.addEventListener("pointerup", release);
 svg.addEventListener("pointercancel", () => { dragging = null; if (draft && draft.pressed) { draft = null; draw(); } });
 
+function tooShort(a, b) {
+  return Math.hypot((b[0] - a[0]) * W, (b[1] - a[1]) * H) < MIN_LINE_PX;
+}
+
 function finishLine(b) {
+  if (tooShort(draft.points[0], b)) {
+    draft = null;
+    drawOverlay();
+    say(t("editor.too_short", { px: MIN_LINE_PX }), "error");
+    return;
+  }
+  remember();
   model.lines.push({ id: uniqueId("lines", "line"), a: draft.points[0], b });
   setMode("move"); // the next touch adjusts this line rather than starting another one
-  say("Line added: name it, check the arrow, then Save.", "ok");
+  say(t("editor.line_added"), "ok");
 }
 
 document.getElementById("finish").addEventListener("click", () => {
-  if (!draft || draft.points.length < 3) { say("A zone needs at least 3 corners.", "error"); return; }
+  if (!draft || draft.points.length < 3) { say(t(mode === "mask" ? "editor.mask_corners" : "editor.zone_corners"), "error"); return; }
   const kind = mode === "mask" ? "masks" : "zones";
+  remember();
   model[kind].push({ id: uniqueId(kind, mode), polygon: draft.points });
   setMode("move");
-  say(`${kind === "masks" ? "Mask" : "Zone"} added: name it, then Save.`, "ok");
+  say(t(kind === "masks" ? "editor.mask_added" : "editor.zone_added"), "ok");
 });
 
 document.querySelectorAll("[data-mode]").forEach((button) => button.addEventListener("click", () => setMode(button.dataset.mode)));
-document.getElementById("refresh").addEventListener("click", () => {
-  document.getElementById("snapshot").src = `/api/snapshot.jpg?t=${Date.now()}`;
+
+function remember() {
+  undoStack = [...undoStack.slice(1 - MAX_UNDO), JSON.stringify(model)];
+  document.getElementById("undo-edit").disabled = false;
+}
+
+function undo() {
+  if (!undoStack.length) return;
+  model = JSON.parse(undoStack.pop());
+  problems = new Map();
+  document.getElementById("undo-edit").disabled = undoStack.length === 0;
+  draw();
+  say(t("editor.undone"), "ok");
+}
+document.getElementById("undo-edit").addEventListener("click", undo);
+
+// Leaving (reload, another page, closing the tab) with edits not saved: the browser asks first.
+window.addEventListener("beforeunload", (event) => {
+  if (unsavedEdits()) { event.preventDefault(); event.returnValue = ""; }
 });
+// Zoom ×2 inside a scrolling frame, and full screen where the browser allows it: precise
+// placement on a phone-sized picture.
+const frame = document.getElementById("stage-frame");
+document.getElementById("zoom").addEventListener("click", (event) => {
+  const zoomed = frame.classList.toggle("zoomed");
+  event.currentTarget.setAttribute("aria-pressed", String(zoomed));
+});
+if (document.fullscreenEnabled) {
+  document.getElementById("fullscreen").hidden = false;
+  document.getElementById("fullscreen").addEventListener("click", () => frame.requestFullscreen().catch(() => {}));
+  document.getElementById("exit-fullscreen").addEventListener("click", () => document.exitFullscreen().catch(() => {}));
+}
 document.getElementById("snapshot").addEventListener("load", (event) => {
   W = event.target.naturalWidth || W;
   H = event.target.naturalHeight || H;
@@ -240,9 +335,35 @@ document.getElementById("snapshot").addEventListener("load", (event) => {
 });
 document.getElementById("snapshot").addEventListener("error", () => {
   document.getElementById("stage").style.aspectRatio = `${W} / ${H}`;
-  say("No snapshot available (snapshots may be disabled on this device); lines can still be edited.", "error");
+  say(t("editor.no_snapshot"), "error");
 });
 new ResizeObserver(() => drawOverlay()).observe(svg); // marks keep their screen size
+
+function loginURL() {
+  return `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+}
+
+// The device's validation messages (edge/calibration.py), in the page's language; an unknown one as it is.
+const PROBLEMS = [
+  [/^(line|zone|mask) #(\d+): id is empty$/, (m) => t("problem.empty_id", { kind: t(`kind.${m[1]}`), n: m[2] })],
+  [/^duplicate (line|zone|mask) id "([^"]*)"$/, (m) => t("problem.duplicate", { kind: t(`kind.${m[1]}`), id: m[2] })],
+  [/^(line|zone|mask) "([^"]*)": a and b are the same point$/, (m) => t("problem.same_point", { id: m[2] })],
+  [/^(line|zone|mask) "([^"]*)": a and b are too close \(length ([\d.e-]+) < ([\d.e-]+)\)$/, (m) => t("problem.too_close", { id: m[2], length: m[3], minimum: m[4] })],
+  [/^(line|zone|mask) "([^"]*)": point (\w+) (\[[^\]]*\]) is outside the image \[0, 1\]$/, (m) => t("problem.outside", { kind: t(`kind.${m[1]}`), id: m[2], point: m[3], where: m[4] })],
+  [/^no lines and no zones: add at least one$/, () => t("problem.empty")],
+  [/^(line|zone|mask) "([^"]*)": id may only contain/, (m) => t("problem.id_chars", { kind: t(`kind.${m[1]}`), id: m[2] })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): polygon is self-intersecting/, (m) => t("problem.self_intersecting", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}` })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): polygon has zero or near-zero area/, (m) => t("problem.zero_area", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}` })],
+  [/^(zone|mask) (?:"([^"]*)"|#(\d+)): point (\d+) repeats point (\d+)$/, (m) => t("problem.repeats", { kind: t(`kind.${m[1]}`), id: m[2] || `#${m[3]}`, point: m[4], other: m[5] })],
+];
+
+function problemText(problem) {
+  for (const [pattern, render] of PROBLEMS) {
+    const match = problem.match(pattern);
+    if (match) return render(match);
+  }
+  return t("problem.device", { detail: problem });
+}
 
 function say(text, kind) {
   const message = document.getElementById("message");
@@ -269,8 +390,8 @@ function showProblems(detail) {
     for (const item of items) problems.set(item, [...(problems.get(item) || []), problem]);
   }
   draw();
-  const marked = problems.size ? `fix the ${problems.size === 1 ? "item" : "items"} marked in red below` : "";
-  say(`Not saved: ${[...general, marked].filter(Boolean).join("; ")}.`, "error");
+  const marked = problems.size ? I18N.plural("editor.fix_marked", problems.size) : "";
+  say(t("editor.not_saved", { detail: [...general.map(problemText), marked].filter(Boolean).join("; ") }), "error");
   const first = document.querySelector("#items li.invalid");
   if (first) first.scrollIntoView({ block: "nearest" });
 }
@@ -281,10 +402,10 @@ document.getElementById("save").addEventListener("click", async () => {
   const response = await fetch("/api/calibration", {
     method: "PUT", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document_),
   });
-  if (response.ok) { say("Saved: counting with this calibration now.", "ok"); live = {}; problems = new Map(); load(); }
-  else if (response.status === 401) location.href = "/login";
+  if (response.ok) { say(t("editor.saved"), "ok"); problems = new Map(); load(); }
+  else if (response.status === 401) location.href = loginURL();
   else {
-    let detail = `Save failed (${response.status})`;
+    let detail = t("editor.save_failed", { status: response.status });
     try { detail = (await response.json()).detail || detail; } catch (error) { /* not JSON */ }
     showProblems(String(detail));
   }
@@ -292,7 +413,7 @@ document.getElementById("save").addEventListener("click", async () => {
 
 async function load() {
   const response = await fetch("/api/calibration", { credentials: "same-origin", cache: "no-store" });
-  if (response.status === 401) { location.href = "/login"; return; }
+  if (response.status === 401) { location.href = loginURL(); return; }
   const document_ = await response.json();
   const { lines = [], zones = [], masks = [], ...rest } = document_;
   model = { lines, zones, masks };
@@ -311,13 +432,88 @@ function unsavedEdits() {
   return editedJSON() !== savedJSON;
 }
 
-async function pollLive() {
+async function pollLive(withPicture = true) {
+  // The picture and the positions of the same moment, then one redraw; paused while hidden.
+  if (document.visibilityState !== "visible") return;
+  withPicture = withPicture && liveOn && !dragging;
   try {
-    const response = await fetch("/api/live", { credentials: "same-origin", cache: "no-store" });
-    if (response.ok) { live = await response.json(); updateLive(); }
+    const [view, picture] = await Promise.all([
+      fetch("/api/live/view", { credentials: "same-origin", cache: "no-store" }),
+      withPicture ? fetch("/api/snapshot.jpg", { credentials: "same-origin", cache: "no-store" }) : null,
+    ]);
+    if (!view.ok) return;
+    const data = await view.json();
+    live = data.lines;
+    liveView = liveOn ? data : { people: [], zones: data.zones, crossings: data.crossings };
+    updateLive();
+    showCrossings();
+    if (picture && picture.ok) showPicture(await picture.blob()); // its load event redraws
+    else drawOverlay();
   } catch (error) { /* the device may be restarting */ }
 }
 
+let pictureURL = null;
+function showPicture(blob) {
+  const image = document.getElementById("snapshot");
+  const previous = pictureURL;
+  pictureURL = URL.createObjectURL(blob);
+  image.src = pictureURL;
+  if (previous) image.addEventListener("load", () => URL.revokeObjectURL(previous), { once: true });
+}
+
+function showCrossings() {
+  const list = document.getElementById("crossings");
+  const rows = liveView.crossings.map((crossing) => Object.assign(document.createElement("li"), {
+    textContent: t("log.entry", { time: I18N.time(crossing.at, true), line: crossing.line_id, direction: t(`dir.${crossing.direction}`) }),
+  }));
+  if (!rows.length) rows.push(Object.assign(document.createElement("li"), { className: "hint", textContent: t("log.none") }));
+  list.replaceChildren(...rows);
+}
+
+function drawLive(labels) {
+  // People as boxes with a short trail, counts on each saved line, occupancy in each zone.
+  for (const person of liveView.people) {
+    const [left, top, right, bottom] = person.box;
+    el("rect", { x: left * W, y: top * H, width: (right - left) * W, height: (bottom - top) * H, fill: "none", stroke: "#63b3ed", "stroke-width": 2, "vector-effect": "non-scaling-stroke", class: "person", "pointer-events": "none" });
+    if (person.trail.length > 1) el("polyline", { points: person.trail.map(([x, y]) => `${x * W},${y * H}`).join(" "), fill: "none", stroke: "#90cdf4", "stroke-width": 3, "stroke-opacity": 0.85, "vector-effect": "non-scaling-stroke", class: "trail", "pointer-events": "none" });
+  }
+  for (const line of model.lines) {
+    const counts = live[line.id];
+    if (!saved.has(line.id) || !counts || (focusLine !== null && line.id !== focusLine)) continue;
+    const node = label(t("items.live", { in: counts.in, out: counts.out }), (line.a[0] + line.b[0]) / 2, (line.a[1] + line.b[1]) / 2, "middle");
+    node.classList.add("line-count");
+    node.dataset.line = line.id;
+    labels.push(node);
+  }
+  if (focusLine !== null) return;
+  for (const zone of model.zones) {
+    const people = liveView.zones[zone.id];
+    if (people === undefined) continue;
+    const cx = zone.polygon.reduce((sum, p) => sum + p[0], 0) / zone.polygon.length;
+    const cy = zone.polygon.reduce((sum, p) => sum + p[1], 0) / zone.polygon.length;
+    const node = label(I18N.plural("overlay.people", people), cx, cy, "middle");
+    node.classList.add("occupancy");
+    node.dataset.zone = zone.id;
+    labels.push(node);
+  }
+}
+
+async function showDeviceName() {
+  // Which device this is, in the header: a technician may have several tabs open.
+  try {
+    const response = await fetch("/api/status", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return;
+    const status = await response.json();
+    document.getElementById("device-name").textContent = `${status.site_id} / ${status.device_id}`;
+  } catch (error) { /* the device may be restarting: the name comes with the next load */ }
+}
+
 load();
-pollLive();
-setInterval(pollLive, 2000);
+showDeviceName();
+pollLive(false); // the page's <img> is loading the first picture already
+setInterval(pollLive, LIVE_MS);
+document.getElementById("live-toggle").addEventListener("click", (event) => {
+  liveOn = !liveOn;
+  event.currentTarget.setAttribute("aria-pressed", String(liveOn));
+  pollLive();
+});

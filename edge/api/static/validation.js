@@ -26,7 +26,7 @@
       options.body = JSON.stringify(body);
     }
     const response = await fetch(url, options);
-    if (response.status === 401) { location.href = "/login"; throw new Error("logged out"); }
+    if (response.status === 401) { location.href = loginURL(); throw new Error("logged out"); }
     let data = null;
     try { data = response.status === 204 ? null : await response.json(); } catch (error) { /* not JSON */ }
     return { status: response.status, ok: response.ok, data };
@@ -34,16 +34,42 @@
 
   function detail(result) {
     const value = result.data && result.data.detail;
-    if (typeof value === "string") return value;
-    if (Array.isArray(value)) return value.map((item) => item.msg).join("; ");
-    return `the device answered ${result.status}`;
+    if (typeof value === "string") return deviceText(value);
+    if (Array.isArray(value)) return t("problem.device", { detail: value.map((item) => item.msg).join("; ") });
+    return t("run.answered", { status: result.status });
+  }
+
+  // The device's messages (edge/validation/session.py), in the page's language; an unknown one as it is.
+  const DEVICE_TEXTS = [
+    [/^no validation is running$/, () => t("device.none_running")],
+    [/^a validation of line '([^']*)' is running; stop or cancel it first$/, (m) => t("device.already_running", { line: m[1] })],
+    [/^unknown line '([^']*)' \(calibrated lines: (.*)\)$/, (m) => t("device.unknown_line", { line: m[1], lines: m[2] })],
+  ];
+
+  const CANCEL_REASONS = { "the calibration changed while it ran": "cancel.calibration", "cancelled by the technician": "cancel.technician" };
+
+  function endedText(result) {
+    // The device's detail reads "no validation is running: the last one was cancelled: <reason>".
+    const raw = result.data && typeof result.data.detail === "string" ? result.data.detail : "";
+    const cancelled = raw.match(/cancelled: (.+)$/);
+    if (!cancelled) return t("run.ended", { why: detail(result) });
+    const known = CANCEL_REASONS[cancelled[1]];
+    return t("run.device_cancelled", { reason: known ? t(known) : t("problem.device", { detail: cancelled[1] }) });
+  }
+
+  function deviceText(text) {
+    for (const [pattern, render] of DEVICE_TEXTS) {
+      const match = text.match(pattern);
+      if (match) return render(match);
+    }
+    return t("problem.device", { detail: text });
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const people = (n) => `${n} ${n === 1 ? "person" : "people"}`;
+  const people = (n) => I18N.plural("run.people", n);
   const signed = (n) => (n > 0 ? `+${n}` : n < 0 ? `−${-n}` : "0");
-  const percent = (x) => `${(x * 100).toFixed(1)} %`; // accuracy, as on the health page
-  const share = (x) => `${Number((x * 100).toFixed(1))} %`; // tolerance: 10 %, 12.5 %
+  const percent = (x) => t("unit.percent", { value: I18N.number(x * 100) }); // accuracy, as on the health page
+  const share = (x) => t("unit.percent", { value: Number((x * 100).toFixed(1)).toLocaleString(I18N.locale) }); // tolerance: 10 %, 12.5 %
 
   function say(id, text, kind = "") {
     $(id).textContent = text;
@@ -76,7 +102,7 @@
     const lines = model.lines.filter((line) => saved.has(line.id));
     select.replaceChildren(...lines.map((line) => new Option(line.id, line.id, false, line.id === chosen)));
     $("validate-start").disabled = lines.length === 0;
-    if (!lines.length) say("validate-message", "No line is calibrated yet: draw one, save it, then validate it.", "error");
+    if (!lines.length) say("validate-message", t("validate.no_line"), "error");
     if (run) { focusLine = run.line; drawOverlay(); pointArrows(); }
   }
 
@@ -145,14 +171,14 @@
     $("count-in").textContent = run.in;
     $("count-out").textContent = run.out;
     const total = run.in + run.out;
-    const needed = total < minPeople ? `, ${minPeople - total} more for a verdict` : "";
-    $("tally").textContent = `By hand: ${people(total)} (in ${run.in} · out ${run.out})${needed}`;
+    const needed = total < minPeople ? t("run.needed", { n: minPeople - total }) : "";
+    $("tally").textContent = t("run.tally", { people: people(total), in: run.in, out: run.out, needed });
     $("undo").disabled = run.taps.length === 0;
-    $("undo").textContent = run.taps.length ? `Undo ${run.taps[run.taps.length - 1]}` : "Undo";
+    $("undo").textContent = run.taps.length ? t(`run.undo_${run.taps[run.taps.length - 1]}`) : t("run.undo");
     $("show-device").setAttribute("aria-pressed", String(run.showDevice));
-    $("show-device").textContent = run.showDevice ? "Hide device" : "Device";
+    $("show-device").textContent = t(run.showDevice ? "run.hide_device" : "run.device");
     $("device-live").hidden = !run.showDevice;
-    $("device-live").textContent = `Device so far: in ${device.in} · out ${device.out}`;
+    $("device-live").textContent = t("run.device_so_far", { in: device.in, out: device.out });
   }
 
   function tap(direction) {
@@ -186,7 +212,7 @@
     dirty = true;
     if (sending) return;
     sending = true;
-    syncState("sending…", "busy");
+    syncState(t("run.sending"), "busy");
     try {
       while (dirty && run && !finishing) {
         dirty = false;
@@ -195,12 +221,12 @@
         try { result = await api("PUT", "/api/validations/current/reference", totals); } catch (error) { result = null; }
         if (!run || run.id !== id || finishing) break;
         if (result && result.ok) { heard(result.data); render(); continue; }
-        if (result && result.status === 409) { lost(detail(result)); break; }
-        syncState("not reaching the device: kept on this phone, retrying", "error");
+        if (result && result.status === 409) { lost(endedText(result)); break; }
+        syncState(t("run.retrying"), "error");
         dirty = true;
         await sleep(RETRY_MS);
       }
-      if (run && !dirty) syncState("✓ saved on the device", "ok");
+      if (run && !dirty) syncState(t("run.synced"), "ok");
     } finally {
       sending = false;
     }
@@ -210,16 +236,22 @@
     if (!run || finishing) return;
     const id = run.id;
     let result;
-    try { result = await api("GET", "/api/validations/current"); } catch (error) { return; }
+    try { result = await running(); } catch (error) { return; }
     if (!run || run.id !== id || finishing) return;
-    if (result.ok && result.data.validation_id === id) { heard(result.data); render(); }
-    else if (result.status === 404 || result.ok) await vanished(id);
+    if (result.ok && result.data && result.data.validation_id === id) { heard(result.data); render(); }
+    else if (result.ok) await vanished(id);
+  }
+
+  async function running() {
+    // {ok, status, data: the running validation's progress, or null when none runs}.
+    const result = await api("GET", "/api/validations/running");
+    return { ...result, data: result.ok ? result.data.current : null };
   }
 
   async function vanished(id) {
     // Finished from another tab, or cancelled (e.g. the calibration changed): say which.
     const record = await findRecord(id);
-    if (record) { end(); showResult(record); } else lost("it is no longer running there (cancelled from another page, or the calibration changed)");
+    if (record) { end(); showResult(record); } else lost(t("run.ended", { why: t("run.vanished") }));
   }
 
   async function findRecord(id) {
@@ -231,11 +263,8 @@
     }
   }
 
-  function lost(why) {
-    // The device's detail reads "no validation is running: the last one was cancelled: <reason>".
-    const cancelled = why.match(/cancelled: (.+)$/);
-    const told = cancelled ? `The device cancelled this validation: ${cancelled[1]}.` : `The device ended this validation without a result: ${why}.`;
-    const counted = run ? ` Your hand count was in ${run.in} · out ${run.out}; nothing was stored.` : "";
+  function lost(told) {
+    const counted = run ? t("run.kept_count", { in: run.in, out: run.out }) : "";
     end();
     say("validate-message", told + counted, "error");
     $("validate").scrollIntoView({ block: "nearest" });
@@ -254,7 +283,7 @@
   async function start(event) {
     event.preventDefault();
     if (unsavedEdits()) {
-      say("validate-message", "Save (or reload to drop) your changes first: a validation checks the calibration in force on the device.", "error");
+      say("validate-message", t("validate.unsaved"), "error");
       return;
     }
     const body = { line_id: $("validate-line").value, operator: $("validate-operator").value.trim() };
@@ -262,9 +291,9 @@
     try {
       const result = await api("POST", "/api/validations/current", body);
       if (result.status === 201) { say("validate-message", ""); begin(result.data, { in: 0, out: 0 }); window.scrollTo(0, 0); }
-      else say("validate-message", `Not started: ${detail(result)}.`, "error");
+      else say("validate-message", t("validate.not_started", { detail: detail(result) }), "error");
     } catch (error) {
-      say("validate-message", "Not started: the device is not answering.", "error");
+      say("validate-message", t("validate.not_started", { detail: t("run.not_answering") }), "error");
     } finally {
       $("validate-start").disabled = false;
     }
@@ -286,10 +315,10 @@
     try {
       const result = await api("POST", "/api/validations/current/finish", totals);
       if (result.status === 201) { end(); showResult(result.data); }
-      else if (result.status === 409) lost(detail(result));
-      else syncState(`Not stopped (${detail(result)}): your count is kept, press Stop again`, "error");
+      else if (result.status === 409) lost(endedText(result));
+      else syncState(t("run.not_stopped", { detail: detail(result) }), "error");
     } catch (error) {
-      syncState("Not stopped: the device is not answering; your count is kept, press Stop again", "error");
+      syncState(t("run.not_stopped", { detail: t("run.not_answering") }), "error");
     } finally {
       finishing = false;
     }
@@ -302,10 +331,10 @@
       const result = await api("DELETE", "/api/validations/current");
       if (result.status === 204 || result.status === 404) {
         end();
-        say("validate-message", "Validation cancelled: nothing was stored.", "ok");
-      } else syncState(`Not cancelled (${detail(result)})`, "error");
+        say("validate-message", t("run.cancelled"), "ok");
+      } else syncState(t("run.not_cancelled", { detail: detail(result) }), "error");
     } catch (error) {
-      syncState("Not cancelled: the device is not answering", "error");
+      syncState(t("run.not_cancelled", { detail: t("run.not_answering") }), "error");
     } finally {
       finishing = false;
     }
@@ -317,14 +346,13 @@
     const counted = record.reference.in + record.reference.out;
     const tolerance = share(record.tolerance), enough = people(record.min_people);
     if (record.verdict === "inconclusive" && counted >= record.min_people && blind(record)) {
-      return `Inconclusive: the device only saw ${percent(record.coverage)} of the time (the camera stalled or failed; a verdict needs ${percent(MIN_COVERAGE)}), so check the camera and count again.`;
+      return t("result.blind", { coverage: percent(record.coverage), needed: percent(MIN_COVERAGE) });
     }
     if (record.verdict === "inconclusive") {
-      return `Inconclusive: only ${people(counted)} counted by hand; a verdict needs at least ${enough} (then an error of at most ${tolerance} passes), so count for longer.`;
+      return t("result.few", { people: people(counted), enough, tolerance });
     }
-    const off = `the device was off by ${record.error.total} of ${people(counted)} (${percent(record.accuracy)} accurate)`;
-    if (record.verdict === "pass") return `Pass: ${off}, within the ${tolerance} tolerance, with at least ${enough} counted by hand.`;
-    return `Fail: ${off}, more than the ${tolerance} tolerance allows (with at least ${enough} counted by hand).`;
+    const off = t("result.off", { error: record.error.total, people: people(counted), accuracy: percent(record.accuracy) });
+    return t(record.verdict === "pass" ? "result.pass_sentence" : "result.fail_sentence", { off, tolerance, enough });
   }
 
   function blind(record) {
@@ -333,8 +361,7 @@
 
   function span(record) {
     const start = new Date(record.started_at), stop = new Date(record.ended_at);
-    const time = (when) => when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    return `${start.toLocaleDateString()} ${time(start)}–${time(stop)} (${minutes(record.duration_s)})`;
+    return `${I18N.date(start)} ${I18N.time(start, true)}–${I18N.time(stop, true)} (${minutes(record.duration_s)})`;
   }
 
   function cell(row, text, tag = "td") {
@@ -344,11 +371,12 @@
   function showResult(record) {
     const panel = $("result");
     panel.innerHTML = `<h2 id="result-title"></h2><p class="result-verdict"><span class="badge"></span> <span class="sentence"></span></p>
-      <table class="compare"><thead><tr><th scope="col">Direction</th><th scope="col">Hand</th><th scope="col">Device</th><th scope="col">Error</th></tr></thead><tbody></tbody></table>
-      <p class="hint">Error: device minus hand per direction; total: the two errors without their signs, added.</p><p class="accuracy"></p><p class="hint span"></p><p class="hint evidence"></p><button type="button" class="primary">Done</button>`;
-    panel.querySelector("h2").textContent = `Result: line ${record.line_id}`;
+      <table class="compare"><thead><tr><th scope="col" data-i18n="result.direction"></th><th scope="col" data-i18n="result.hand"></th><th scope="col" data-i18n="result.device"></th><th scope="col" data-i18n="result.error"></th></tr></thead><tbody></tbody></table>
+      <p class="hint" data-i18n="result.error_rule"></p><p class="accuracy"></p><p class="hint span"></p><p class="hint evidence"></p><button type="button" class="primary" data-i18n="result.done"></button>`;
+    I18N.apply(panel);
+    panel.querySelector("h2").textContent = t("result.title", { line: record.line_id });
     const badge = panel.querySelector(".badge");
-    badge.textContent = record.verdict;
+    badge.textContent = t(`result.${record.verdict}`);
     badge.className = `badge ${record.verdict}`;
     panel.querySelector(".sentence").textContent = verdictSentence(record);
     const rows = [
@@ -360,13 +388,14 @@
     for (const [direction, hand, counted, error] of rows) {
       const row = body.insertRow();
       row.dataset.direction = direction;
-      cell(row, direction, "th");
+      cell(row, t(`dir.${direction}`), "th");
       [hand, counted, error].forEach((value) => cell(row, String(value)));
     }
-    panel.querySelector(".accuracy").textContent = `Accuracy: ${record.accuracy === null ? "–" : percent(record.accuracy)}`;
-    const seen = record.coverage === null || record.coverage === undefined ? "" : ` · device looking ${percent(record.coverage)} of the time`;
-    panel.querySelector(".span").textContent = `${span(record)}${record.operator ? ` · by ${record.operator}` : ""}${seen}`;
-    panel.querySelector(".evidence").textContent = `Stored on the device as evidence (listed on the Health page, sent to the city server): software ${record.software_version}, model ${record.model.name}, calibration ${record.calibration_version}.`;
+    panel.querySelector(".accuracy").textContent = t("result.accuracy", { accuracy: record.accuracy === null ? "–" : percent(record.accuracy) });
+    const seen = record.coverage === null || record.coverage === undefined ? "" : t("result.looking", { coverage: percent(record.coverage) });
+    const by = record.operator ? t("result.by", { operator: record.operator }) : "";
+    panel.querySelector(".span").textContent = `${span(record)}${by}${seen}`;
+    panel.querySelector(".evidence").textContent = t("result.evidence", { software: record.software_version, model: record.model.name, calibration: record.calibration_version });
     panel.querySelector("button").addEventListener("click", () => { panel.hidden = true; });
     panel.hidden = false;
     panel.scrollIntoView({ block: "start" });
@@ -377,14 +406,14 @@
   async function resume() {
     const local = stored();
     let result;
-    try { result = await api("GET", "/api/validations/current"); } catch (error) { return; }
-    if (result.ok) {
+    try { result = await running(); } catch (error) { return; }
+    if (result.ok && result.data) {
       const progress = result.data;
       // This phone's totals when it is the same validation; else the device's copy of the hand count.
       const mine = local && local.id === progress.validation_id;
       begin(progress, mine ? local : progress.reference);
       if (mine) send();
-      else if (local) say("message", "A different validation is running on the device: continuing it with its hand count.", "error");
+      else if (local) say("message", t("run.other_validation"), "error");
     } else if (local && local.id) {
       run = local;
       await vanished(local.id);
@@ -397,9 +426,9 @@
   $("undo").addEventListener("click", undo);
   $("show-device").addEventListener("click", () => { run.showDevice = !run.showDevice; persist(); render(); });
   $("stop").addEventListener("click", () => confirmThen(
-    `Stop and compare? You counted in ${run.in} · out ${run.out}.`, "Stop and compare", stop));
+    t("confirm.stop", { in: run.in, out: run.out }), t("confirm.stop_yes"), stop));
   $("cancel").addEventListener("click", () => confirmThen(
-    "Cancel this validation? Nothing will be stored.", "Cancel validation", cancel));
+    t("confirm.cancel"), t("confirm.cancel_yes"), cancel));
   document.addEventListener("calibration-loaded", fillLines);
   if (savedJSON) fillLines(); // the calibration came in before this script ran
   document.addEventListener("visibilitychange", () => {

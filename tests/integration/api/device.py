@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 
 from edge.calibration import Calibration, load_calibration
+from edge.deliver import SqliteOutbox
+from edge.live_view import LiveViewRecorder
 from edge.records import (
     CountEvents,
     Crossing,
@@ -20,6 +22,7 @@ from edge.records import (
     IntervalQuality,
     LineId,
     LineInterval,
+    LiveView,
     ValidationProgress,
     ValidationRecord,
 )
@@ -60,8 +63,12 @@ STATUS = DeviceStatus(
 class MemoryDevice:
     """Holds a calibration, a status and some intervals; records what the API applied."""
 
-    def __init__(self, validation_store: Path, status: DeviceStatus = STATUS) -> None:
+    def __init__(
+        self, validation_store: Path, status: DeviceStatus = STATUS, outbox: SqliteOutbox | None = None
+    ) -> None:
         self._lock = threading.Lock()
+        self.outbox = outbox
+        self.live = LiveViewRecorder()
         # The real session and store: only the crossings are simulated (`cross`).
         self.validation = ValidationSession(
             DeviceFacts(
@@ -106,6 +113,14 @@ class MemoryDevice:
 
     def recent_counts(self, limit: int) -> list[IntervalCount]:
         return self.intervals[-limit:]
+
+    def interval_history(self, since: datetime, limit: int) -> tuple[IntervalCount, ...]:
+        """From a real outbox file when one was given (it survives a "restart"), else none."""
+        return () if self.outbox is None else self.outbox.history(since, limit)
+
+    def live_view(self) -> LiveView:
+        """What `self.live` (the service's real recorder) was fed by the test."""
+        return self.live.view()
 
     def live_counts(self) -> dict[str, tuple[int, int]]:
         with self._lock:

@@ -49,7 +49,7 @@ def test_every_protected_route_answers_401_without_credentials(
 def test_pages_send_strangers_to_the_login_page(served: Served, path: str) -> None:
     response = httpx.get(served.base_url + path)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login"
+    assert response.headers["location"] == ("/login" if path == "/" else f"/login?next={path}")
 
 
 def test_liveness_needs_no_credentials(served: Served) -> None:
