@@ -327,7 +327,7 @@ def _blocked_login_page(retry_after_s: float) -> HTMLResponse:
     page = (STATIC / "login.html").read_text(encoding="utf-8")
     message = f"Too many failed attempts from this address: wait {seconds} s, then try again."
     blocked = re.sub(
-        r'<p id="blocked"[^>]*>.*?</p>',
+        r'<p[^>]*\bid="blocked"[^>]*>.*?</p>',
         f'<p id="blocked" class="error" data-retry-after-s="{seconds}">{message}</p>',
         page,
         count=1,

@@ -4,6 +4,9 @@
 (() => {
   const query = new URLSearchParams(location.search);
   if (query.has("failed")) document.getElementById("failed").hidden = false;
+  // The lock-out page comes from the server with the wait in seconds: say it in the page's language.
+  const blocked = document.getElementById("blocked");
+  if (blocked.dataset.retryAfterS) blocked.textContent = I18N.t("login.blocked_for", { seconds: blocked.dataset.retryAfterS });
   const password = document.getElementById("password");
   document.getElementById("show-password").addEventListener("change", (event) => {
     password.type = event.target.checked ? "text" : "password";

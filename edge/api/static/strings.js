@@ -17,6 +17,7 @@ const STRINGS = {
     "login.show": "Show password",
     "login.failed": "Wrong password.",
     "login.blocked": "Too many failed attempts from this address: wait a minute, then try again.",
+    "login.blocked_for": "Too many failed attempts from this address: wait {seconds} s, then try again.",
     "login.submit": "Log in",
 
     "health.title": "footfall-edge: device health",
@@ -279,6 +280,7 @@ const STRINGS = {
     "login.show": "Afficher le mot de passe",
     "login.failed": "Mot de passe incorrect.",
     "login.blocked": "Trop d'essais manqués depuis cette adresse : attendez une minute, puis réessayez.",
+    "login.blocked_for": "Trop d'essais manqués depuis cette adresse : attendez {seconds} s, puis réessayez.",
     "login.submit": "Se connecter",
 
     "health.title": "footfall-edge : état de l'appareil",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -220,11 +223,14 @@ def test_every_response_carries_the_security_headers(served: Served, path: str) 
     assert "default-src 'none'" in policy
 
 
-def test_the_login_page_inline_script_is_allowed_by_hash_only(served: Served) -> None:
-    policy = httpx.get(served.base_url + "/login").headers["content-security-policy"]
+def test_the_login_page_inline_scripts_are_allowed_by_hash_only(served: Served) -> None:
+    page = httpx.get(served.base_url + "/login")
+    policy = page.headers["content-security-policy"]
     script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
     assert "'unsafe-inline'" not in script_src
-    assert "'sha256-" in script_src
+    for body in re.findall(r"<script>(.*?)</script>", page.text, flags=re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii")
+        assert f"'sha256-{digest}'" in script_src
 
 
 @pytest.mark.parametrize(
