@@ -9,14 +9,13 @@ the change were made with it). Saving writes the new file atomically and moves t
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edge.atomic_file import write_text_atomically
 from edge.calibration import Calibration, load_calibration
 from edge.errors import ConfigError
 
@@ -75,7 +74,7 @@ class CalibrationStore:
         with self._lock:
             try:
                 self._archive_current()
-                _write_atomically(self._path, calibration.to_json())
+                write_text_atomically(self._path, calibration.to_json())
             except OSError as exc:
                 raise ConfigError(f"cannot save calibration to {self._path}: {exc.strerror}") from exc
             self._current = calibration
@@ -100,19 +99,6 @@ class CalibrationStore:
         archived.write_bytes(self._path.read_bytes())
         for expired in sorted(self.history_dir.glob("*.json"), reverse=True)[HISTORY_VERSIONS:]:
             expired.unlink()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _parse_stamp(stem: str) -> datetime | None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from edge.atomic_file import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -133,25 +133,10 @@ class SessionKeys:
         }
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            _write_private(self._path, json.dumps(document))
+            write_text_atomically(self._path, json.dumps(document))
         except OSError as exc:
             logger.warning(
                 "cannot store the session key in %s (%s): sessions end when the service restarts",
                 self._path,
                 exc.strerror or exc,
             )
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by the owner only from the first byte."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

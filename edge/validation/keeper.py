@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 
+from edge.atomic_file import write_text_atomically
 from edge.validation.session import RunningValidation
 
 logger = logging.getLogger(__name__)
@@ -43,12 +43,7 @@ class RunningKeeper:
                 "device": list(state.device),
                 "observed_s": state.observed_s,
             }
-            partial = self.path.with_suffix(".tmp")
-            with partial.open("w", encoding="utf-8") as out:
-                json.dump(document, out)
-                out.flush()
-                os.fsync(out.fileno())
-            partial.replace(self.path)
+            write_text_atomically(self.path, json.dumps(document))
         except OSError as exc:
             logger.warning("cannot keep the running validation in %s: %s", self.path, exc)
 

@@ -197,7 +197,7 @@ def _assert_only_allowed_files_written(trace: str, state: Path, cache: Path) -> 
     # validation-running.json: a running validation's totals and operator, kept across a restart (D-053).
     allowed_in_state = re.compile(
         r"^(outbox|validations)\.sqlite3(-wal|-shm|-journal)?$|^outbox\.sqlite3-marks$"
-        r"|^validation-running\.(json|tmp)$"
+        r"|^\.?validation-running\.json(\.\w+\.tmp)?$"
         # The API's session signing keys and ended sessions (random ids, no person): README D-040.
         r"|^\.?api-session\.json(\.\w+\.tmp)?$"
     )
