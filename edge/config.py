@@ -132,8 +132,12 @@ class TrackerSettings(_Section):
     lost_buffer_s: float = Field(
         default=1.5, gt=0.0, description="Seconds an unseen track is kept before it ends (any frame rate)."
     )
-    birth_frames: int = Field(
-        default=2, ge=1, description="Consecutive matched frames that confirm a new track."
+    birth_frames: int = Field(default=2, ge=1, description="Matched frames that confirm a new track.")
+    # 0.7 s: one missed detection at the Pi's 3 per second (README D-054).
+    tentative_s: float = Field(
+        default=0.7,
+        ge=0.0,
+        description="Seconds a new, not yet confirmed track waits for its next sighting (0: none).",
     )
 
 

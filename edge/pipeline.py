@@ -157,6 +157,7 @@ def build_tracker(settings: Settings) -> ByteTracker:
         new_track_score=settings.tracker.new_track_score,
         lost_buffer_s=settings.tracker.lost_buffer_s,
         birth_frames=settings.tracker.birth_frames,
+        tentative_s=settings.tracker.tentative_s,
     )
 
 

@@ -45,7 +45,8 @@ detections at the Pi's 2 per second (about 0.4 heights)."""
 
 @dataclass(slots=True)
 class _TrackTable:
-    """Struct of arrays: row i of every array is one track; rows stay in id order.
+    """Struct of arrays: row i of every array is one track, in order of birth (not of id: an
+    unconfirmed track gets its id when confirmed, possibly after younger tracks got theirs).
 
     Attributes:
         ids: track ids; 0 until the track is confirmed, so reported ids have no gaps.
@@ -53,8 +54,9 @@ class _TrackTable:
         covariances: N x 8 x 8 Kalman covariances.
         scores: score of the last matched detection.
         last_seen_s: media time of the last matched detection.
-        streaks: consecutive frames matched; decides when an unconfirmed track is confirmed.
-        confirmed: reported to consumers (unconfirmed tracks are dropped at their first miss).
+        sightings: frames matched; decides when an unconfirmed track is confirmed.
+        confirmed: reported to consumers (an unconfirmed track is dropped once it has been unseen
+            for longer than the tentative time).
         observed: matched in the latest frame.
         measurements: N x 4 last matched detections (centre x, centre y, aspect, height).
         origins: N x 2 foot point (pixels) of each track's first detection.
@@ -65,7 +67,7 @@ class _TrackTable:
     covariances: Float64Array
     scores: Float64Array
     last_seen_s: Float64Array
-    streaks: Int64Array
+    sightings: Int64Array
     confirmed: BoolArray
     observed: BoolArray
     measurements: Float64Array
@@ -80,7 +82,7 @@ class _TrackTable:
             covariances=covariances,
             scores=np.empty(0),
             last_seen_s=np.empty(0),
-            streaks=np.empty(0, dtype=np.int64),
+            sightings=np.empty(0, dtype=np.int64),
             confirmed=np.empty(0, dtype=bool),
             observed=np.empty(0, dtype=bool),
             measurements=np.empty((0, 4)),
@@ -152,8 +154,8 @@ class ByteTracker:
     """Tracks people across frames with two-stage (strong, then weak detection) association.
 
     A new track is confirmed, and from then on reported, once it has been matched in
-    ``birth_frames`` consecutive frames; on the first frame of a stream every track is confirmed
-    at once, as in ByteTrack. Ids are given at confirmation: they start at 1, have no gaps, and
+    ``birth_frames`` frames, none more than ``tentative_s`` after the one before; on the first
+    frame of a stream every track is confirmed at once, as in ByteTrack. Ids are given at confirmation: they start at 1, have no gaps, and
     are never reused by one instance. Each frame's tracks come in id order.
 
     Example:
@@ -172,7 +174,9 @@ class ByteTracker:
         lost_buffer_s: a track unseen for longer than this many seconds of media time ends.
         report_predicted_s: an unseen confirmed track is still reported, with ``observed=False``
             and its predicted box, for this many seconds after it was last seen; 0 disables.
-        birth_frames: consecutive matched frames before a new track is confirmed.
+        birth_frames: matched frames before a new track is confirmed.
+        tentative_s: an unconfirmed track unseen for longer than this many seconds of media
+            time ends; 0 ends it at its first miss, as ByteTrack does.
     """
 
     def __init__(
@@ -187,6 +191,7 @@ class ByteTracker:
         lost_buffer_s: float = 1.5,
         report_predicted_s: float = 0.5,
         birth_frames: int = 2,
+        tentative_s: float = 0.7,
     ) -> None:
         _check_between("high_score", high_score, 0.0, 1.0)
         _check_between("low_score", low_score, 0.0, high_score)
@@ -197,6 +202,8 @@ class ByteTracker:
         if not (math.isfinite(lost_buffer_s) and lost_buffer_s >= 0.0):
             raise ValueError(f"lost_buffer_s must be a finite number >= 0, got {lost_buffer_s!r}")
         _check_between("report_predicted_s", report_predicted_s, 0.0, lost_buffer_s)
+        if not (math.isfinite(tentative_s) and tentative_s >= 0.0):
+            raise ValueError(f"tentative_s must be a finite number >= 0, got {tentative_s!r}")
         if isinstance(birth_frames, bool) or not isinstance(birth_frames, int) or birth_frames < 1:
             raise ValueError(f"birth_frames must be an integer >= 1, got {birth_frames!r}")
         self._high_score = high_score
@@ -208,6 +215,7 @@ class ByteTracker:
         self._lost_buffer_s = lost_buffer_s
         self._report_predicted_s = report_predicted_s
         self._birth_frames = birth_frames
+        self._tentative_s = tentative_s
         self._tracks = _TrackTable.empty()
         self._next_id = 1
         self._last_timestamp_s: float | None = None
@@ -251,7 +259,8 @@ class ByteTracker:
         Returns:
             The ids of the confirmed tracks dropped, so consumers can close their state.
         """
-        dropped = tuple(TrackId(track_id) for track_id in self._tracks.ids[self._tracks.confirmed].tolist())
+        confirmed = np.sort(self._tracks.ids[self._tracks.confirmed])
+        dropped = tuple(TrackId(track_id) for track_id in confirmed.tolist())
         self._tracks = _TrackTable.empty()
         self._last_timestamp_s = None
         return dropped
@@ -273,7 +282,7 @@ class ByteTracker:
         expired = now_s - self._tracks.last_seen_s > self._lost_buffer_s
         if not expired.any():
             return ()
-        ended = self._tracks.ids[expired & self._tracks.confirmed]
+        ended = np.sort(self._tracks.ids[expired & self._tracks.confirmed])
         self._tracks = self._tracks.select(~expired)
         return tuple(TrackId(track_id) for track_id in ended.tolist())
 
@@ -329,7 +338,7 @@ class ByteTracker:
         )
 
     def _correct(self, rows: IndexArray, boxes: Float64Array, scores: Float64Array, now_s: float) -> None:
-        """Correct the matched tracks; drop unconfirmed tracks that were not matched."""
+        """Correct the matched tracks; drop unconfirmed tracks unseen for the tentative time."""
         tracks = self._tracks
         matched = np.zeros(len(tracks), dtype=bool)
         matched[rows] = True
@@ -341,10 +350,14 @@ class ByteTracker:
         tracks.measurements[rows] = measurements
         tracks.scores[rows] = scores
         tracks.last_seen_s[rows] = now_s
-        tracks.streaks = np.where(matched, tracks.streaks + 1, 0)
-        self._confirm(tracks, tracks.streaks >= self._birth_frames)
+        tracks.sightings = np.where(matched, tracks.sightings + 1, tracks.sightings)
+        self._confirm(tracks, tracks.sightings >= self._birth_frames)
         tracks.observed = matched
-        keep = tracks.confirmed | matched
+        # A Pi detects 2-4 times a second and finds a person in a crowd in about 3 frames of 4:
+        # requiring consecutive sightings would leave many people unconfirmed until they have
+        # walked past the line. An unconfirmed track waits for its next sighting instead.
+        waiting = now_s - tracks.last_seen_s <= self._tentative_s
+        keep = tracks.confirmed | matched | waiting
         if not keep.all():
             self._tracks = tracks.select(keep)
 
@@ -385,7 +398,7 @@ class ByteTracker:
             covariances=covariances,
             scores=scores,
             last_seen_s=np.full(count, now_s),
-            streaks=np.ones(count, dtype=np.int64),
+            sightings=np.ones(count, dtype=np.int64),
             confirmed=np.zeros(count, dtype=bool),
             observed=np.ones(count, dtype=bool),
             measurements=kalman.ltrb_to_xyah(boxes),
@@ -400,7 +413,8 @@ class ByteTracker:
         recently_seen = (self._report_predicted_s > 0.0) & (
             now_s - tracks.last_seen_s <= self._report_predicted_s
         )
-        shown = tracks.confirmed & (tracks.observed | recently_seen)
+        shown = np.flatnonzero(tracks.confirmed & (tracks.observed | recently_seen))
+        shown = shown[np.argsort(tracks.ids[shown], kind="stable")]
         observed = tracks.observed[shown]
         # The filtered box, not the raw detection: occlusion and jitter move a detection's bottom
         # edge (the foot point) by tens of pixels from one frame to the next; the Kalman estimate

@@ -394,6 +394,8 @@ def _check_id_invariants(frames: list[Detections], outputs: list[TrackedFrame]) 
         ("birth_frames", 0),
         ("birth_frames", 1.5),
         ("birth_frames", True),
+        ("tentative_s", -0.1),
+        ("tentative_s", math.nan),
     ],
     ids=str,
 )

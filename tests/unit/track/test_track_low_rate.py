@@ -123,6 +123,34 @@ def test_a_line_crossed_while_the_track_is_tentative_still_counts() -> None:
     assert _count(frames, tracker, [LINE]) == {"street": (0, 1)}
 
 
+@pytest.mark.parametrize(
+    ("tentative_s", "expected"),
+    [(0.7, {"street": (0, 1)}), (0.0, {"street": (0, 0)})],
+    ids=["waits-for-next-sighting", "bytetrack-drops-at-first-miss"],
+)
+def test_a_tentative_track_missed_once_at_pi_rate_still_counts(
+    tentative_s: float, expected: dict[str, tuple[int, int]]
+) -> None:
+    # 3 detections a second; the person is found left of the line, missed once, then found twice
+    # on the other side. Only a tentative track that waits for its next sighting sees the crossing.
+    frames = [_frame(0, 0.0, [])] + [
+        _frame(k, k / 3.0, [(400.0 + 50.0 * (k - 1), 300.0)] if k != 2 else []) for k in range(1, 6)
+    ]
+    tracker = ByteTracker(birth_frames=2, tentative_s=tentative_s)
+    assert _count(frames, tracker, [LINE]) == expected
+
+
+def test_a_tentative_track_unseen_longer_than_the_tentative_time_is_dropped() -> None:
+    tracker = ByteTracker(birth_frames=2, tentative_s=0.5)
+    tracker.update(_frame(0, 0.0, []))
+    tracker.update(_frame(1, 0.1, [(300.0, 300.0)]))
+    tracker.update(_frame(2, 0.7, []))  # unseen for 0.6 s: the tentative track ends unreported
+    again = tracker.update(_frame(3, 0.8, [(300.0, 300.0)]))
+    later = tracker.update(_frame(4, 0.9, [(300.0, 300.0)]))
+    assert again.tracks == ()  # a new tentative track, not the old one confirmed
+    assert [int(track.track_id) for track in later.tracks] == [1]
+
+
 def test_the_tentative_crossing_is_reported_at_confirmation_only() -> None:
     tracker = ByteTracker(birth_frames=2)
     tracker.update(_frame(0, 0.0, []))
