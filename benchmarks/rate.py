@@ -9,6 +9,9 @@ A Pi 4 runs the detector 2-4 times a second, not at the camera's 25-30 fps. For 
 - **truth**: the ground-truth boxes themselves (score 0.9): the tracker and counter alone;
 - **detector**: the real model's boxes (cached per model digest, see clips.py).
 
+On the detector's boxes a third row, **gt ids**, counts with identities taken from the ground
+truth (`benchmarks/ceiling.py`): what a perfect association of the same boxes would count.
+
 Reports line-count accuracy (1 - sum|error| / sum(truth), truth from the gt at full rate: people
 really crossed) as the mean over up to 6 phases of the detection schedule (`clips.phases`: which
 frames a device happens to detect on is luck, and one phase can be 0.1 off the mean), with the
@@ -35,6 +38,7 @@ import numpy as np
 import supervision as sv
 
 from benchmarks.accuracy import check_peer_direction, iou_distances, peer_line_zone, to_supervision
+from benchmarks.ceiling import identity_ceiling
 from benchmarks.clips import (
     CLIPS,
     PROJECT_ROOT,
@@ -120,7 +124,10 @@ def main() -> int:
                         for i, kept in enumerate(runs)
                     ]
                     rows.append(_over_phases(peer))
-                print(_row_text(rows[-2] if not args.no_peer else rows[-1]), file=sys.stderr)
+                if boxes_name == "detector":
+                    rows.append(_over_phases([evaluate_ceiling(clip, rate, kept) for kept in runs]))
+                ours_row = next(row for row in reversed(rows) if row.tracker == "ours")
+                print(_row_text(ours_row), file=sys.stderr)
     result = {
         "label": args.label,
         "machine": machine_line(),
@@ -169,6 +176,24 @@ def evaluate_ours(
         tracked_boxes if metrics else None,
         elapsed_ms,
     )
+
+
+def evaluate_ceiling(clip: Clip, rate: float | None, kept: list[Detections]) -> RateResult:
+    """The real counter on the detector's boxes with ground-truth identities (no MOT metrics)."""
+    calibration = clip.load_calibration()
+    counter = build_counter(Settings(), calibration)
+    totals = CountTotals([line.line_id for line in calibration.lines], [])
+    started = time.perf_counter()
+    for tracked in identity_ceiling(clip, kept):
+        totals.add(counter.update(tracked))
+    totals.add(counter.finish(kept[-1].timestamp_s + 1.0 / clip.fps))
+    elapsed_ms = (time.perf_counter() - started) * 1000.0 / max(len(kept), 1)
+    summary = totals.summary()
+    counts = {
+        line.line_id: (summary.line(line.line_id).in_count, summary.line(line.line_id).out_count)
+        for line in calibration.lines
+    }
+    return _result(clip, "detector", "gt ids", rate, kept, calibration, counts, None, elapsed_ms)
 
 
 def evaluate_peer(
@@ -307,7 +332,9 @@ def to_markdown(result: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         + ". Line-count accuracy, 1 - sum|error| / sum(truth), truth from the gt at full rate. "
         "Rate = detections per second (frames kept as a device detecting whenever ready would). "
         "`truth` boxes = the gt boxes (tracker and counter alone); `detector` = YOLOX-Nano. Below full rate: "
-        "the mean over up to 6 phases of the detection schedule, the worst phase in brackets.",
+        "the mean over up to 6 phases of the detection schedule, the worst phase in brackets. "
+        "Tracker `gt ids`: the detector's boxes with identities from the ground truth "
+        "(`benchmarks/ceiling.py`), what a perfect association of those boxes would count.",
         "",
         "| clip | boxes | tracker | "
         + " | ".join(f"{rate}/s" if rate != "full" else "full" for rate in rates)
@@ -371,7 +398,7 @@ def plot(rows: list[RateResult], path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for axis, boxes in zip(axes, ("truth", "detector"), strict=True):
         for clip in dict.fromkeys(row.clip for row in rows):
-            for tracker, style in (("ours", "-o"), ("supervision", ":x")):
+            for tracker, style in (("ours", "-o"), ("supervision", ":x"), ("gt ids", "--.")):
                 points = [r for r in rows if r.clip == clip and r.boxes == boxes and r.tracker == tracker]
                 if not points:
                     continue

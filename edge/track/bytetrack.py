@@ -154,9 +154,10 @@ class ByteTracker:
     """Tracks people across frames with two-stage (strong, then weak detection) association.
 
     A new track is confirmed, and from then on reported, once it has been matched in
-    ``birth_frames`` frames, none more than ``tentative_s`` after the one before; on the first
-    frame of a stream every track is confirmed at once, as in ByteTrack. Ids are given at confirmation: they start at 1, have no gaps, and
-    are never reused by one instance. Each frame's tracks come in id order.
+    ``birth_frames`` frames: consecutive ones when frames come less than 0.1 s apart, else none
+    more than ``tentative_s`` after the one before. On the first frame of a stream every track is
+    confirmed at once, as in ByteTrack. Ids are given at confirmation: they start at 1, have no
+    gaps, and are never reused by one instance. Each frame's tracks come in id order.
 
     Example:
         >>> tracker = ByteTracker(lost_buffer_s=2.0)
@@ -219,6 +220,7 @@ class ByteTracker:
         self._tracks = _TrackTable.empty()
         self._next_id = 1
         self._last_timestamp_s: float | None = None
+        self._frame_interval_s = 0.0
         self._confirmed_now: set[int] = set()
 
     def update(self, detections: Detections) -> TrackedFrame:
@@ -272,6 +274,7 @@ class ByteTracker:
             logger.debug("timestamp went back by %.3f s; predicting no motion", -elapsed_s)
             elapsed_s = 0.0
         self._last_timestamp_s = now_s
+        self._frame_interval_s = elapsed_s
         tracks = self._tracks
         if not tracks.observed.all():
             tracks.means[~tracks.observed, 7] = 0.0
@@ -355,8 +358,11 @@ class ByteTracker:
         tracks.observed = matched
         # A Pi detects 2-4 times a second and finds a person in a crowd in about 3 frames of 4:
         # requiring consecutive sightings would leave many people unconfirmed until they have
-        # walked past the line. An unconfirmed track waits for its next sighting instead.
-        waiting = now_s - tracks.last_seen_s <= self._tentative_s
+        # walked past the line. An unconfirmed track waits for its next sighting instead. At video
+        # rates the next frame comes soon, and waiting only let flickering false boxes confirm
+        # (TUD-Campus, 25 fps: MOTA 0.52 -> 0.40).
+        sparse = self._frame_interval_s >= MOTION_GATE_AFTER_S
+        waiting = sparse & (now_s - tracks.last_seen_s <= self._tentative_s)
         keep = tracks.confirmed | matched | waiting
         if not keep.all():
             self._tracks = tracks.select(keep)

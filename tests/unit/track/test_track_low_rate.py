@@ -151,6 +151,15 @@ def test_a_tentative_track_unseen_longer_than_the_tentative_time_is_dropped() ->
     assert [int(track.track_id) for track in later.tracks] == [1]
 
 
+def test_at_video_rate_a_tentative_track_missed_once_ends_as_in_bytetrack() -> None:
+    # 25 fps: a box seen, missed, seen again is flicker, not a person walking; no track confirms.
+    tracker = ByteTracker(birth_frames=2, tentative_s=0.7)
+    outputs = [tracker.update(_frame(0, 0.0, []))]
+    for k in range(1, 9):
+        outputs.append(tracker.update(_frame(k, k / 25.0, [(300.0, 300.0)] if k % 2 else [])))
+    assert all(output.tracks == () for output in outputs)
+
+
 def test_the_tentative_crossing_is_reported_at_confirmation_only() -> None:
     tracker = ByteTracker(birth_frames=2)
     tracker.update(_frame(0, 0.0, []))
