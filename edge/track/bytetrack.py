@@ -35,8 +35,13 @@ WALKING_REACH_HEIGHTS_PER_S = 2.0
 """Fastest a person is followed, in their own heights per second (~3.4 m/s for 1.7 m: running)."""
 REACH_SLACK_HEIGHTS = 0.5
 """Added to the reach: detector jitter and occlusion move a box's centre by up to half a height."""
-MAX_SIZE_CHANGE = math.log(2.0)
-"""Largest change of box height (log ratio) between a track and its next detection."""
+SIZE_CHANGE_PER_FRAME = math.log(1.3)
+"""Largest change of box height (log ratio) from one frame to the next: a person walking towards
+the camera grows by a few percent a frame; a box 30 % taller or shorter is someone else, or a
+part of someone (a head, a bag) the detector boxed alone."""
+SIZE_CHANGE_PER_S = 0.5
+"""Added to that per second unseen (log ratio): people walk nearer or further, and come out from
+behind others, while they are not seen."""
 UNMATCHED_COST_HEIGHTS = 1.0
 """What leaving a track and a detection apart costs, in box heights of distance: more than a
 chain of wrong matches between neighbours saves, less than the distance one person walks between
@@ -107,6 +112,10 @@ MOTION_GATE_AFTER_S = 0.1
 """Unseen for less than this, a track continues on overlapping boxes only (IoU works there)."""
 
 
+def _size_limits(unseen_s: Float64Array) -> Float64Array:
+    return SIZE_CHANGE_PER_FRAME + SIZE_CHANGE_PER_S * unseen_s
+
+
 def _reach_heights(unseen_s: Float64Array) -> Float64Array:
     reach = REACH_SLACK_HEIGHTS + WALKING_REACH_HEIGHTS_PER_S * unseen_s
     return np.where(unseen_s >= MOTION_GATE_AFTER_S, reach, -1.0)
@@ -120,6 +129,7 @@ class _Motion:
     innovation_xy: Float64Array
     measurements: Float64Array
     reach_heights: Float64Array
+    size_limits: Float64Array
 
 
 def _match(
@@ -139,7 +149,7 @@ def _match(
         motion.reach_heights[track_rows],
         detections[detection_rows],
         min_iou=1.0 - max_iou_distance,
-        max_size_change=MAX_SIZE_CHANGE,
+        max_size_change=motion.size_limits[track_rows],
     )
     rows, columns = assign(cost, UNMATCHED_COST_HEIGHTS)
     return track_rows[rows], detection_rows[columns]
@@ -304,6 +314,7 @@ class ByteTracker:
             innovation_xy=kalman.innovation_xy(tracks.means, tracks.covariances),
             measurements=tracks.measurements,
             reach_heights=_reach_heights(now_s - tracks.last_seen_s),
+            size_limits=_size_limits(now_s - tracks.last_seen_s),
         )
         detections = kalman.ltrb_to_xyah(boxes)
         strong = scores >= self._high_score

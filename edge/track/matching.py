@@ -103,7 +103,7 @@ def motion_cost(
     detections: Float64Array,
     *,
     min_iou: float,
-    max_size_change: float,
+    max_size_change: Float64Array,
 ) -> Float64Array:
     """Cost of continuing each track with each detection, ``inf`` where the pair is not allowed.
 
@@ -122,7 +122,7 @@ def motion_cost(
         reach_heights: N largest distance from ``last_seen``, in box heights.
         detections: M x 4 detections (centre x, centre y, aspect, height).
         min_iou: overlap that allows a pair whatever the motion.
-        max_size_change: largest ``|log(height ratio)|`` of an allowed pair.
+        max_size_change: N largest ``|log(height ratio)|`` of an allowed pair, per track.
 
     Returns:
         N x M costs.
@@ -139,7 +139,7 @@ def motion_cost(
     jump_heights = np.hypot(jump[..., 0], jump[..., 1]) / last_seen[:, 3, None]
     overlap = iou_matrix(_ltrb(predicted), _ltrb(detections))
     near = (mahalanobis <= MAHALANOBIS_GATE_2DOF) & (jump_heights <= reach_heights[:, None])
-    allowed = (near | (overlap >= min_iou)) & (size_change <= max_size_change)
+    allowed = (near | (overlap >= min_iou)) & (size_change <= max_size_change[:, None])
     cost = centre_heights + size_change
     cost[~allowed] = np.inf
     return cost

@@ -171,6 +171,36 @@ def test_the_tentative_crossing_is_reported_at_confirmation_only() -> None:
     assert third.tracks[0].origin_foot is None
 
 
+def _box_frame(index: int, timestamp_s: float, boxes: list[tuple[float, float, float, float]]) -> Detections:
+    array = np.array(boxes, dtype=np.float32).reshape(-1, 4)
+    return Detections(index, timestamp_s, WIDTH, HEIGHT, array, np.full(len(boxes), 0.9, dtype=np.float32))
+
+
+def test_at_video_rate_a_track_does_not_take_a_box_of_part_of_a_person() -> None:
+    # 25 fps; in frame 5 the person is hidden and the detector boxes only a bag beside them, 60 %
+    # of their height. One frame later nobody shrinks by 40 %: the track waits for the person.
+    person = [(300.0 + 2.0 * k, 200.0, 340.0 + 2.0 * k, 300.0) for k in range(8)]
+    frames = [_box_frame(k, k / 25.0, [person[k]]) for k in range(5)]
+    frames.append(_box_frame(5, 5 / 25.0, [(312.0, 240.0, 340.0, 300.0)]))
+    frames += [_box_frame(k, k / 25.0, [person[k]]) for k in (6, 7)]
+    tracker = ByteTracker()
+    outputs = [tracker.update(frame) for frame in frames]
+    assert [track.observed for track in outputs[5].tracks if track.track_id == 1] == [False]
+    assert [int(track.track_id) for track in outputs[7].tracks] == [1]
+
+
+def test_at_pi_rate_a_person_walking_towards_the_camera_keeps_their_id() -> None:
+    # 2 detections a second; the box grows by 40 % between detections (1.5 m to 1.07 m away).
+    heights = [100.0 * 1.4**k for k in range(3)]
+    frames = [
+        _box_frame(k, k * 0.5, [(400.0 - height * 0.2, 450.0 - height, 400.0 + height * 0.2, 450.0)])
+        for k, height in enumerate(heights)
+    ]
+    tracker = ByteTracker()
+    ids = [[int(track.track_id) for track in tracker.update(frame).tracks] for frame in frames]
+    assert ids == [[1], [1], [1]]
+
+
 def test_a_chain_of_neighbours_is_not_shifted_to_match_one_more_track() -> None:
     # One person leaves at the left edge while the others stand still: nobody takes its id.
     standing = [(300.0, 300.0), (420.0, 300.0), (540.0, 300.0)]
