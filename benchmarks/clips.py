@@ -117,18 +117,28 @@ def load_ground_truth(clip: Clip) -> list[TruthBox]:
     ]
 
 
-def truth_crossings(clip: Clip, line: LineSpec) -> tuple[int, int]:
-    """(in, out) by the plain rule of ../shared/data/README.md, written independently of edge.count."""
+@dataclass(frozen=True, slots=True)
+class TruthCrossing:
+    """One gt person crossing one line: the first frame on the new side, and which way (in/out)."""
+
+    person_id: int
+    frame_index: int
+    inward: bool
+
+
+def truth_crossing_events(clip: Clip, line: LineSpec) -> list[TruthCrossing]:
+    """Every crossing of `line` by the plain rule of ../shared/data/README.md, written
+    independently of edge.count."""
     tracks: dict[int, list[tuple[int, float, float]]] = {}
     for truth in load_ground_truth(clip):
         left, _, right, bottom = truth.box
         foot = ((left + right) / 2 / clip.width, bottom / clip.height)
         tracks.setdefault(truth.person_id, []).append((truth.frame_index, *foot))
-    counts = [0, 0]
+    events = []
     (ax, ay), (bx, by) = line.a, line.b
-    for points in tracks.values():
+    for person_id, points in tracks.items():
         points.sort()
-        for (_, px, py), (_, qx, qy) in itertools.pairwise(points):
+        for (_, px, py), (frame_index, qx, qy) in itertools.pairwise(points):
             side_p = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
             side_q = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
             if side_p * side_q >= 0:
@@ -137,8 +147,15 @@ def truth_crossings(clip: Clip, line: LineSpec) -> tuple[int, int]:
             along_a = (qx - px) * (ay - py) - (qy - py) * (ax - px)
             along_b = (qx - px) * (by - py) - (qy - py) * (bx - px)
             if along_a * along_b <= 0:
-                counts[0 if side_q > 0 else 1] += 1
-    return counts[0], counts[1]
+                events.append(TruthCrossing(person_id, frame_index, inward=bool(side_q > 0)))
+    return events
+
+
+def truth_crossings(clip: Clip, line: LineSpec) -> tuple[int, int]:
+    """(in, out) of `line` by the rule of ../shared/data/README.md (see `truth_crossing_events`)."""
+    events = truth_crossing_events(clip, line)
+    inward = sum(event.inward for event in events)
+    return inward, len(events) - inward
 
 
 def truth_detections(clip: Clip, score: float = 0.9) -> list[Detections]:

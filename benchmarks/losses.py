@@ -20,7 +20,6 @@ Figures are crossings per run, averaged over the phases.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from collections import Counter
 
@@ -36,6 +35,7 @@ from benchmarks.clips import (
     detections,
     load_ground_truth,
     phases,
+    truth_crossing_events,
     write_section,
 )
 from edge.config import Settings
@@ -54,25 +54,11 @@ Box = tuple[float, float, float, float]
 
 def gt_crossings(clip: Clip) -> list[tuple[int, int]]:
     """(person id, frame index after the crossing) for every gt crossing of every line."""
-    paths: dict[int, list[tuple[int, float, float]]] = {}
-    for truth in load_ground_truth(clip):
-        left, _, right, bottom = truth.box
-        paths.setdefault(truth.person_id, []).append(
-            (truth.frame_index, (left + right) / 2 / clip.width, bottom / clip.height)
-        )
-    found = []
-    for line in clip.load_calibration().lines:
-        (ax, ay), (bx, by) = line.a, line.b
-        for person, points in paths.items():
-            points.sort()
-            for (_, px, py), (frame, qx, qy) in itertools.pairwise(points):
-                side_p = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
-                side_q = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
-                along_a = (qx - px) * (ay - py) - (qy - py) * (ax - px)
-                along_b = (qx - px) * (by - py) - (qy - py) * (bx - px)
-                if side_p * side_q < 0 and along_a * along_b <= 0:
-                    found.append((person, frame))
-    return found
+    return [
+        (event.person_id, event.frame_index)
+        for line in clip.load_calibration().lines
+        for event in truth_crossing_events(clip, line)
+    ]
 
 
 def _pairs(people: list[tuple[int, Box]], boxes: list[Box], min_iou: float) -> dict[int, int]:

@@ -160,11 +160,7 @@ def evaluate_ours(
         tracked_boxes.append((item.frame_index, [(int(t.track_id), t.box) for t in tracked.tracks]))
     totals.add(counter.finish(kept[-1].timestamp_s + 1.0 / clip.fps))
     elapsed_ms = (time.perf_counter() - started) * 1000.0 / max(len(kept), 1)
-    summary = totals.summary()
-    counts = {
-        line.line_id: (summary.line(line.line_id).in_count, summary.line(line.line_id).out_count)
-        for line in calibration.lines
-    }
+    counts = _line_counts(calibration, totals)
     return _result(
         clip,
         boxes_name,
@@ -188,12 +184,16 @@ def evaluate_ceiling(clip: Clip, rate: float | None, kept: list[Detections]) -> 
         totals.add(counter.update(tracked))
     totals.add(counter.finish(kept[-1].timestamp_s + 1.0 / clip.fps))
     elapsed_ms = (time.perf_counter() - started) * 1000.0 / max(len(kept), 1)
+    counts = _line_counts(calibration, totals)
+    return _result(clip, "detector", "gt ids", rate, kept, calibration, counts, None, elapsed_ms)
+
+
+def _line_counts(calibration: Calibration, totals: CountTotals) -> dict[Any, tuple[int, int]]:
     summary = totals.summary()
-    counts = {
+    return {
         line.line_id: (summary.line(line.line_id).in_count, summary.line(line.line_id).out_count)
         for line in calibration.lines
     }
-    return _result(clip, "detector", "gt ids", rate, kept, calibration, counts, None, elapsed_ms)
 
 
 def evaluate_peer(
