@@ -8,8 +8,11 @@ phase (as `benchmarks/rate.py`), and sorts it by what the real tracker did with 
 - **no detection**: the detector never found the person (IoU >= 0.5, score >= 0.3) on one side;
 - **no track**: found by the detector, but no confirmed track followed them on one side
   (birth too late, track lost);
-- **different tracks**: followed on both sides, by different tracks (an id swap between
-  neighbours, or a track lost and another born: the crossing is split between them).
+- **swapped**: followed on both sides by different tracks, and the track that followed them
+  before went on with someone else within the window (an id swap between neighbours);
+- **lost, restarted**: followed on both sides by different tracks, the first one lost (a track
+  hidden for too long, or whose person came back further than the gates allow) and another born.
+In both of the last two the crossing is split between two tracks.
 
 A crossing counts for a track when its box matches the person's gt box (IoU >= 0.4, one-to-one).
 Figures are crossings per run, averaged over the phases.
@@ -47,7 +50,7 @@ WINDOW_S = 1.5
 """How far from the crossing a sighting still tells which side the person was on."""
 TRACK_IOU = 0.4
 """A track follows a person when its (filtered) box overlaps the person's gt box this much."""
-KINDS = ("same track", "different tracks", "no track", "no detection")
+KINDS = ("same track", "swapped", "lost, restarted", "no track", "no detection")
 
 Box = tuple[float, float, float, float]
 
@@ -102,9 +105,16 @@ def classify(clip: Clip, kept: list[Detections], crossings: list[tuple[int, int]
             kinds["no track"] += 1
         elif tracks_before[-1] == tracks_after[0]:
             kinds["same track"] += 1
+        elif _went_on_with_someone_else(tracks_before[-1], person, [followed[k] for k in after]):
+            kinds["swapped"] += 1
         else:
-            kinds["different tracks"] += 1
+            kinds["lost, restarted"] += 1
     return kinds
+
+
+def _went_on_with_someone_else(track_id: int, person: int, followed: list[dict[int, int]]) -> bool:
+    """Whether ``track_id`` follows a person other than ``person`` in any of these frames."""
+    return any(track == track_id and other != person for frame in followed for other, track in frame.items())
 
 
 def main() -> int:
