@@ -12,7 +12,9 @@ phase (as `benchmarks/rate.py`), and sorts it by what the real tracker did with 
   before went on with someone else within the window (an id swap between neighbours);
 - **lost, restarted**: followed on both sides by different tracks, the first one lost (a track
   hidden for too long, or whose person came back further than the gates allow) and another born.
-In both of the last two the crossing is split between two tracks.
+In both of the last two the crossing is split between two tracks. A swap costs a count only
+when the two people are on different sides of the line at the time; two people who cross
+together and exchange tracks are still counted twice, as they should be.
 
 A crossing counts for a track when its box matches the person's gt box (IoU >= 0.4, one-to-one).
 Figures are crossings per run, averaged over the phases.
