@@ -308,13 +308,13 @@ class ByteTracker:
             ``(track rows, detection rows, strong detections left unmatched)``.
         """
         tracks = self._tracks
-        now_s = self._last_timestamp_s or 0.0
+        unseen_s = (self._last_timestamp_s or 0.0) - tracks.last_seen_s
         motion = _Motion(
             predicted=tracks.means[:, :4],
             innovation_xy=kalman.innovation_xy(tracks.means, tracks.covariances),
             measurements=tracks.measurements,
-            reach_heights=_reach_heights(now_s - tracks.last_seen_s),
-            size_limits=_size_limits(now_s - tracks.last_seen_s),
+            reach_heights=_reach_heights(unseen_s),
+            size_limits=_size_limits(unseen_s),
         )
         detections = kalman.ltrb_to_xyah(boxes)
         strong = scores >= self._high_score
