@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edge.records import Detections, Track, TrackedFrame, TrackId
 from edge.track import kalman
-from edge.track.matching import assign, motion_cost
+from edge.track.matching import MOTION_GATE_AFTER_S, assign, motion_cost
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +108,6 @@ class _TrackTable:
         )
 
 
-MOTION_GATE_AFTER_S = 0.1
-"""Unseen for less than this, a track continues on overlapping boxes only (IoU works there)."""
-
-
 def _size_limits(unseen_s: Float64Array) -> Float64Array:
     return SIZE_CHANGE_PER_FRAME + SIZE_CHANGE_PER_S * unseen_s
 
@@ -130,6 +126,8 @@ class _Motion:
     measurements: Float64Array
     reach_heights: Float64Array
     size_limits: Float64Array
+    velocity: Float64Array
+    unseen_s: Float64Array
 
 
 def _match(
@@ -150,6 +148,8 @@ def _match(
         detections[detection_rows],
         min_iou=1.0 - max_iou_distance,
         max_size_change=motion.size_limits[track_rows],
+        velocity=motion.velocity[track_rows],
+        unseen_s=motion.unseen_s[track_rows],
     )
     rows, columns = assign(cost, UNMATCHED_COST_HEIGHTS)
     return track_rows[rows], detection_rows[columns]
@@ -315,6 +315,8 @@ class ByteTracker:
             measurements=tracks.measurements,
             reach_heights=_reach_heights(unseen_s),
             size_limits=_size_limits(unseen_s),
+            velocity=tracks.means[:, 4:6],
+            unseen_s=unseen_s,
         )
         detections = kalman.ltrb_to_xyah(boxes)
         strong = scores >= self._high_score

@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 Float64Array = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 
 _MINIMUM_UNION_PX2 = 1e-9
 """Floor of the union area in square pixels, so degenerate boxes give IoU 0 instead of NaN."""
@@ -91,8 +92,22 @@ def assign(cost: Float64Array, max_cost: float) -> tuple[IndexArray, IndexArray]
     return all_rows[order], all_columns[order]
 
 
+MOTION_GATE_AFTER_S = 0.1
+"""Unseen for less than this, a track continues on overlapping boxes only (IoU works there)."""
+
 MAHALANOBIS_GATE_2DOF = 9.21
 """Squared Mahalanobis distance of a centre that a track's filter gives a 1 % chance (chi-square, 2 dof)."""
+
+TURN_BACK_WITHIN_S = 0.35
+"""Nobody walking turns back within this time: a track re-found this soon whose path would turn
+back is meeting someone else walking the other way (a third of a second, the Pi's 3 detections a
+second, with a margin for timestamp jitter)."""
+TURN_BACK_COSINE = -0.7
+"""Turning back is a change of direction by more than about 135 degrees (cosine below this)."""
+TURN_BACK_MIN_SPEED_HEIGHTS_PER_S = 0.3
+"""Both the track and the jump to the detection must move at least this fast (a slow walk is 0.5
+heights a second) for a direction to mean anything: detector jitter on a person standing still
+points anywhere."""
 
 
 def motion_cost(
@@ -104,6 +119,8 @@ def motion_cost(
     *,
     min_iou: float,
     max_size_change: Float64Array,
+    velocity: Float64Array,
+    unseen_s: Float64Array,
 ) -> Float64Array:
     """Cost of continuing each track with each detection, ``inf`` where the pair is not allowed.
 
@@ -111,7 +128,8 @@ def motion_cost(
     detection (2-4 detections a second on a Pi). So a pair is allowed when the boxes overlap by
     ``min_iou``, or when the detection's centre is where the track's Kalman filter expects it
     (squared Mahalanobis distance under `MAHALANOBIS_GATE_2DOF`) and within ``reach_heights``
-    box heights of where the track was last seen (a walking speed times the time since). The cost
+    box heights of where the track was last seen (a walking speed times the time since); never
+    when the jump there would turn the track back soon after it was last seen (`turns_back`). The cost
     is the distance between centres in heights of the predicted box plus the change of height
     (log ratio): the nearest, same-sized person wins.
 
@@ -123,6 +141,8 @@ def motion_cost(
         detections: M x 4 detections (centre x, centre y, aspect, height).
         min_iou: overlap that allows a pair whatever the motion.
         max_size_change: N largest ``|log(height ratio)|`` of an allowed pair, per track.
+        velocity: N x 2 velocities of the centres, pixels per second.
+        unseen_s: N seconds since each track was last matched.
 
     Returns:
         N x M costs.
@@ -140,9 +160,39 @@ def motion_cost(
     overlap = iou_matrix(_ltrb(predicted), _ltrb(detections))
     near = (mahalanobis <= MAHALANOBIS_GATE_2DOF) & (jump_heights <= reach_heights[:, None])
     allowed = (near | (overlap >= min_iou)) & (size_change <= max_size_change[:, None])
+    allowed &= ~turns_back(velocity / last_seen[:, 3, None], jump / last_seen[:, 3, None, None], unseen_s)
     cost = centre_heights + size_change
     cost[~allowed] = np.inf
     return cost
+
+
+def turns_back(velocity: Float64Array, jump: Float64Array, unseen_s: Float64Array) -> BoolArray:
+    """Which jumps would turn a track back: the tracks re-found within `TURN_BACK_WITHIN_S`,
+    moving, whose jump to a detection points against their velocity (`TURN_BACK_COSINE`).
+
+    Two people walking towards each other meet in a crowd; when one of them is missed for a
+    detection or two, the nearest box is often the other one, and the track takes it and turns
+    back, so neither person crosses the line they were walking to. A real turn takes a walker
+    longer than that, and one missed in the meantime is found again by a new track.
+
+    Args:
+        velocity: N x 2 track velocities, heights per second.
+        jump: N x M x 2 offsets from where each track was last seen to each detection, heights.
+        unseen_s: N seconds since each track was last matched; only those seen between
+            `MOTION_GATE_AFTER_S` and `TURN_BACK_WITHIN_S` ago are checked (at video rates the
+            boxes overlap and IoU decides).
+
+    Returns:
+        N x M, true where the pair would turn the track back.
+    """
+    checked = (unseen_s >= MOTION_GATE_AFTER_S) & (unseen_s <= TURN_BACK_WITHIN_S)
+    pace = jump / np.maximum(unseen_s, 1e-6)[:, None, None]  # heights per second
+    speed = np.hypot(velocity[:, 0], velocity[:, 1])[:, None]
+    pace_speed = np.hypot(pace[..., 0], pace[..., 1])
+    along = np.einsum("ni,nmi->nm", velocity, pace)
+    moving = (speed >= TURN_BACK_MIN_SPEED_HEIGHTS_PER_S) & (pace_speed >= TURN_BACK_MIN_SPEED_HEIGHTS_PER_S)
+    result: BoolArray = checked[:, None] & moving & (along < TURN_BACK_COSINE * speed * pace_speed)
+    return result
 
 
 def _ltrb(xyah: Float64Array) -> Float64Array:

@@ -103,10 +103,62 @@ def test_people_keep_one_id_each_at_pi_rates(
     assert len(set().union(*ids)) == len(starts)  # nobody shares an id
 
 
-def test_crossing_paths_count_each_person_in_their_own_direction() -> None:
-    frames = _walk([(200.0, 260.0), (760.0, 330.0)], [(140.0, 15.0), (-140.0, -15.0)], 2.0, 4.0)
+@pytest.mark.parametrize(
+    ("starts", "velocities", "rate_fps"),
+    [
+        ([(200.0, 260.0), (760.0, 330.0)], [(140.0, 15.0), (-140.0, -15.0)], 2.0),
+        ([(200.0, 260.0), (760.0, 330.0)], [(140.0, 15.0), (-140.0, -15.0)], 3.0),
+        # Head on, on the same row: their boxes pass through each other.
+        ([(200.0, 300.0), (760.0, 300.0)], [(150.0, 0.0), (-150.0, 0.0)], 3.0),
+    ],
+    ids=["2fps", "3fps", "head-on-3fps"],
+)
+def test_crossing_paths_count_each_person_in_their_own_direction(
+    starts: list[tuple[float, float]], velocities: list[tuple[float, float]], rate_fps: float
+) -> None:
+    frames = _walk(starts, velocities, rate_fps, 4.0)
     # x = 0.5 from top to bottom: left -> right is `out`, right -> left is `in`.
     assert _count(frames, ByteTracker(), [LINE]) == {"street": (1, 1)}
+
+
+def _meeting_after_a_miss(hidden_frames: set[int]) -> list[Detections]:
+    """3 detections a second: A walks right (150 px/s) towards the line and is missed at frame 4,
+    when C appears just ahead of A, walking left: the nearest box to A's track is C's."""
+    frames = []
+    for k in range(12):
+        t = k / 3.0
+        feet = [] if k in hidden_frames else [(300.0 + 150.0 * t, 300.0)]
+        if k >= 4:
+            feet.append((440.0 - 150.0 * (k - 4) / 3.0, 310.0))
+        frames.append(_frame(k, t, [(x, y) for x, y in feet if x < WIDTH - 40]))
+    return frames
+
+
+def test_a_track_missed_once_does_not_turn_back_onto_someone_walking_the_other_way() -> None:
+    # Without the turn-back veto, track 1 takes C and turns back, A is found again by a new
+    # track past the line, and neither crossing counts (0, 0).
+    frames = _meeting_after_a_miss({4})
+    tracker = ByteTracker()
+    outputs = [tracker.update(frame) for frame in frames]
+
+    # Frame 5: track 1 has found A again past the line; C has a track of their own.
+    found = [(int(t.track_id), t.foot[0]) for t in outputs[5].tracks if t.observed]
+    assert [track_id for track_id, _ in found] == [1, 2]
+    assert [x for _, x in found] == pytest.approx([550.0, 390.0], abs=5.0)
+    assert _count(frames, ByteTracker(), [LINE]) == {"street": (0, 1)}
+
+
+@pytest.mark.parametrize("rate_fps", [2.0, 3.0, 5.0])
+def test_a_person_who_stops_and_turns_back_keeps_their_id(rate_fps: float) -> None:
+    # Walking right, standing for two thirds of a second (a turn takes that long), walking back.
+    walk = [300.0 + 150.0 * k / rate_fps for k in range(4)]
+    standing = [walk[-1]] * round(rate_fps * 2 / 3)
+    back = [walk[-1] - 150.0 * (k + 1) / rate_fps for k in range(5)]
+    xs = walk + standing + back
+    frames = [_frame(k, k / rate_fps, [(x, 300.0)]) for k, x in enumerate(xs)]
+    tracker = ByteTracker()
+    ids = {int(track.track_id) for frame in frames for track in tracker.update(frame).tracks}
+    assert ids == {1}
 
 
 def test_group_of_four_counts_four() -> None:

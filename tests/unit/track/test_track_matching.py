@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.optimize import linear_sum_assignment
 
-from edge.track.matching import assign, iou_matrix
+from edge.track.matching import assign, iou_matrix, turns_back
 
 BOX = [0.0, 0.0, 10.0, 10.0]
 
@@ -99,3 +99,50 @@ def test_assign_is_as_good_as_solving_the_whole_matrix(cost: np.ndarray, max_cos
     assert rows.tolist() == sorted(rows.tolist())
     saving = float((max_cost - cost[rows, columns]).sum())
     assert saving == pytest.approx(_reference_objective(cost, max_cost))
+
+
+@pytest.mark.parametrize(
+    ("velocity", "jump", "unseen_s", "expected"),
+    [
+        # Walking right at 1.5 heights a second; the nearest box is half a height back.
+        ((1.5, 0.0), (-0.5, 0.0), 1 / 3, True),
+        ((1.5, 0.0), (-0.5, 0.1), 1 / 3, True),
+        # The same jump forwards is the person walking on.
+        ((1.5, 0.0), (0.5, 0.0), 1 / 3, False),
+        # Sideways (90 degrees) is a change of direction, not a turn back.
+        ((1.5, 0.0), (0.0, 0.5), 1 / 3, False),
+        # Consecutive frames at video rate: boxes overlap and IoU decides.
+        ((1.5, 0.0), (-0.05, 0.0), 0.04, False),
+        # Unseen half a second (2 detections a second, or missed once at 3/s): time to turn.
+        ((1.5, 0.0), (-0.5, 0.0), 0.5, False),
+        # Standing still: detector jitter points anywhere.
+        ((0.1, 0.0), (-0.5, 0.0), 1 / 3, False),
+        ((1.5, 0.0), (-0.05, 0.0), 1 / 3, False),
+    ],
+    ids=[
+        "back-at-3fps",
+        "back-and-a-little-aside",
+        "forwards",
+        "sideways",
+        "video-rate",
+        "unseen-half-a-second",
+        "track-standing",
+        "jump-too-small",
+    ],
+)
+def test_turns_back_table(
+    velocity: tuple[float, float], jump: tuple[float, float], unseen_s: float, expected: bool
+) -> None:
+    result = turns_back(np.array([velocity]), np.array([[jump]]), np.array([unseen_s]))
+
+    assert result.shape == (1, 1)
+    assert bool(result[0, 0]) is expected
+
+
+def test_turns_back_checks_every_pair_of_its_own_track() -> None:
+    velocity = np.array([[1.5, 0.0], [-1.5, 0.0]])
+    jump = np.array([[[-0.5, 0.0], [0.5, 0.0]], [[-0.5, 0.0], [0.5, 0.0]]])
+
+    result = turns_back(velocity, jump, np.array([1 / 3, 1 / 3]))
+
+    assert result.tolist() == [[True, False], [False, True]]
