@@ -4,7 +4,8 @@ For each clip of ../shared/data (and the Intel visits clip) the whole pipeline r
 on the real model (no cached detections, so the CPU saved is real):
 
 - ``full``: every frame detected (today's behaviour, the baseline);
-- ``adaptive``: `edge.schedule.AdaptiveScheduler` with its default `MotionGate`;
+- ``adaptive``: the service's default schedule (`build_scheduler` with default settings: every
+  frame while anyone is tracked, a motion gate on the lines' region otherwise, README D-018);
 - ``fixed``: a fixed rate giving the same number of inferences as ``adaptive`` on that clip, to show
   what simply lowering the frame rate costs at the same CPU.
 
@@ -43,10 +44,10 @@ from benchmarks.clips import (
 )
 from edge.aggregate import CountTotals
 from edge.config import Settings
-from edge.detect import OnnxDetector
-from edge.pipeline import CountingPipeline, build_counter, build_tracker
+from edge.detect import StagedDetector
+from edge.pipeline import CountingPipeline, build_counter, build_detector, build_scheduler, build_tracker
 from edge.records import Detections, TrackedFrame
-from edge.schedule import AdaptiveScheduler, DetectionScheduler, FixedRateScheduler, MotionGate
+from edge.schedule import AdaptiveScheduler, DetectionScheduler, FixedRateScheduler
 from edge.sources import open_source
 from edge.track import ByteTracker
 
@@ -89,9 +90,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
-    detector = OnnxDetector(model_file())
     runs: list[RunResult] = []
     for clip in (*CLIPS, VISITS_CLIP):
+        # The service's detector for this camera: the default input in the clip's aspect (D-016).
+        detector = build_detector(Settings(), model_file(), frame_size=(clip.width, clip.height))
         runs += measure_clip(clip, detector)
     result = {
         "machine": machine_line(),
@@ -106,12 +108,13 @@ def main() -> int:
     return 0
 
 
-def measure_clip(clip: Clip, detector: OnnxDetector) -> list[RunResult]:
+def measure_clip(clip: Clip, detector: StagedDetector) -> list[RunResult]:
     """Full, adaptive, then fixed at the adaptive run's detection rate, on one clip."""
     with open_source(str(clip.source_path), fps=clip.fps) as source:
         detector.detect(next(iter(source)))  # warm-up outside the timed runs
     full = run_clip(clip, detector, "full", None)
-    adaptive_scheduler = AdaptiveScheduler(gate=MotionGate())
+    adaptive_scheduler = build_scheduler(Settings(), clip.load_calibration())
+    assert isinstance(adaptive_scheduler, AdaptiveScheduler)  # the default settings are adaptive
     adaptive = run_clip(clip, detector, "adaptive", adaptive_scheduler)
     fixed_fps = clip.fps * adaptive_scheduler.stats.detected_fraction
     fixed = run_clip(clip, detector, "fixed", FixedRateScheduler(fixed_fps))
@@ -119,7 +122,7 @@ def measure_clip(clip: Clip, detector: OnnxDetector) -> list[RunResult]:
 
 
 def run_clip(
-    clip: Clip, detector: OnnxDetector, mode: str, scheduler: DetectionScheduler | None
+    clip: Clip, detector: StagedDetector, mode: str, scheduler: DetectionScheduler | None
 ) -> RunResult:
     settings = Settings()
     calibration = clip.load_calibration()
