@@ -133,9 +133,10 @@ class TrackerSettings(_Section):
         default=1.5, gt=0.0, description="Seconds an unseen track is kept before it ends (any frame rate)."
     )
     birth_frames: int = Field(default=2, ge=1, description="Matched frames that confirm a new track.")
-    # 0.7 s: one missed detection at the Pi's 3 per second (README D-054).
+    # 1.2 s: two missed detections in a row at 2 per second, a busy Pi's rate (unseen 1.0 s), with
+    # a margin for timestamp jitter (README D-054, D-057).
     tentative_s: float = Field(
-        default=0.7,
+        default=1.2,
         ge=0.0,
         description="Seconds a new, not yet confirmed track waits for its next sighting (0: none).",
     )

@@ -202,7 +202,7 @@ class ByteTracker:
         lost_buffer_s: float = 1.5,
         report_predicted_s: float = 0.5,
         birth_frames: int = 2,
-        tentative_s: float = 0.7,
+        tentative_s: float = 1.2,
     ) -> None:
         _check_between("high_score", high_score, 0.0, 1.0)
         _check_between("low_score", low_score, 0.0, high_score)

@@ -192,6 +192,15 @@ def test_a_tentative_track_missed_once_at_pi_rate_still_counts(
     assert _count(frames, tracker, [LINE]) == expected
 
 
+def test_by_default_a_tentative_track_missed_twice_at_2_per_second_still_counts() -> None:
+    # A slow walk (0.6 heights a second) seen twice a second: found 30 px left of the line, missed
+    # twice (unseen for 1.0 s at the second miss), then found on the other side.
+    frames = [_frame(0, 0.0, [])] + [
+        _frame(k, k / 2.0, [(450.0 + 30.0 * (k - 1), 300.0)] if k not in (2, 3) else []) for k in range(1, 8)
+    ]
+    assert _count(frames, ByteTracker(), [LINE]) == {"street": (0, 1)}
+
+
 def test_a_tentative_track_unseen_longer_than_the_tentative_time_is_dropped() -> None:
     tracker = ByteTracker(birth_frames=2, tentative_s=0.5)
     tracker.update(_frame(0, 0.0, []))
