@@ -47,6 +47,13 @@ UNMATCHED_COST_HEIGHTS = 1.0
 chain of wrong matches between neighbours saves, less than the distance one person walks between
 detections at the Pi's 2 per second (about 0.4 heights)."""
 
+UNCONFIRMED_SLACK_HEIGHTS = 0.5
+UNCONFIRMED_PACE_HEIGHTS_PER_S = 1.0
+"""An unconfirmed track seen once has no velocity: its prediction stays where it was seen. So it
+may be found this far from there, `UNCONFIRMED_SLACK_HEIGHTS` plus a brisk walk (a height a
+second) times the time unseen, before leaving it unmatched is cheaper (`UNMATCHED_COST_HEIGHTS` at
+least): a person missed once at 2-3 detections a second is still confirmed (README D-058)."""
+
 
 @dataclass(slots=True)
 class _TrackTable:
@@ -136,6 +143,8 @@ def _match(
     detections: Float64Array,
     detection_rows: IndexArray,
     max_iou_distance: float,
+    *,
+    unconfirmed: bool = False,
 ) -> tuple[IndexArray, IndexArray]:
     """Match a subset of tracks to a subset of detections; returns (track rows, detection rows)."""
     if track_rows.size == 0 or detection_rows.size == 0:
@@ -151,6 +160,10 @@ def _match(
         velocity=motion.velocity[track_rows],
         unseen_s=motion.unseen_s[track_rows],
     )
+    if unconfirmed:
+        # Scaled so that the unmatched cost stands for each track's allowance (see the constants).
+        allowance = UNCONFIRMED_SLACK_HEIGHTS + UNCONFIRMED_PACE_HEIGHTS_PER_S * motion.unseen_s[track_rows]
+        cost = cost * (UNMATCHED_COST_HEIGHTS / np.maximum(UNMATCHED_COST_HEIGHTS, allowance))[:, None]
     rows, columns = assign(cost, UNMATCHED_COST_HEIGHTS)
     return track_rows[rows], detection_rows[columns]
 
@@ -345,6 +358,7 @@ class ByteTracker:
             detections,
             np.flatnonzero(strong_left),
             self._unconfirmed_max_iou_distance,
+            unconfirmed=True,
         )
         strong_left[third_detections] = False
         return (

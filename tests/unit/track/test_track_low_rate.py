@@ -201,6 +201,17 @@ def test_by_default_a_tentative_track_missed_twice_at_2_per_second_still_counts(
     assert _count(frames, ByteTracker(), [LINE]) == {"street": (0, 1)}
 
 
+@pytest.mark.parametrize("rate_fps", [2.0, 3.0])
+def test_a_tentative_track_missed_once_is_found_again_a_walk_away(rate_fps: float) -> None:
+    # Walking at 1.2 heights a second: after a miss the person is more than a height from where
+    # the unconfirmed track (no velocity yet) was seen; they are still confirmed and counted.
+    step = 120.0 / rate_fps
+    frames = [_frame(0, 0.0, [])] + [
+        _frame(k, k / rate_fps, [(450.0 + step * (k - 1), 300.0)] if k != 2 else []) for k in range(1, 7)
+    ]
+    assert _count(frames, ByteTracker(), [LINE]) == {"street": (0, 1)}
+
+
 def test_a_tentative_track_unseen_longer_than_the_tentative_time_is_dropped() -> None:
     tracker = ByteTracker(birth_frames=2, tentative_s=0.5)
     tracker.update(_frame(0, 0.0, []))
